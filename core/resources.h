@@ -1,0 +1,25 @@
+#pragma once
+// Process resources reported in metrics and benchmarks: memory high-water mark and time.
+#include <chrono>
+#include <cstdint>
+
+namespace halo {
+
+// Resident set size now and at its peak (Linux VmRSS / VmHWM), in bytes; 0 if unknown.
+int64_t current_rss_bytes();
+int64_t peak_rss_bytes();
+// Resets the peak to the current RSS (Linux clear_refs), so a phase's own peak can be measured.
+void reset_peak_rss();
+
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace halo

@@ -1,0 +1,35 @@
+#pragma once
+// Dataset: a Graph plus everything node classification needs.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/graph.h"
+
+namespace halo {
+
+struct Dataset {
+  std::string name;
+  Graph graph;
+  at::Tensor features;  // [N, F] float32
+  at::Tensor labels;    // [N] int64 in [0, num_classes), or -1 for an unlabelled node
+  at::Tensor train_mask, val_mask, test_mask;  // [N] bool
+  int64_t num_classes = 0;
+
+  int64_t num_nodes() const { return graph.num_nodes(); }
+  int64_t num_features() const { return features.defined() ? features.size(1) : 0; }
+
+  // Shapes, dtypes and label ranges agree with the graph; nodes in a split are labelled.
+  // Throws Error naming the first disagreement (prefixed by `where`).
+  void check(const std::string& where) const;
+};
+
+// Boolean mask of length n with `ids` set.
+at::Tensor mask_from_ids(const std::vector<int64_t>& ids, int64_t n);
+
+// One-line summary: name, sizes and split.
+std::string describe(const Dataset& d);
+
+}  // namespace halo

@@ -1,0 +1,166 @@
+#include "datasets/plain_loader.h"
+
+#include <ATen/Functions.h>
+#include <fmt/format.h>
+#include <fmt/os.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <map>
+
+#include "core/error.h"
+#include "core/text_reader.h"
+
+namespace halo {
+namespace fs = std::filesystem;
+namespace {
+
+std::map<std::string, std::string> read_meta(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  TextReader in(path);
+  while (in.next_line()) {
+    in.split(' ', 2, "key value");
+    meta[std::string(in.line().substr(0, in.line().find_first_of(" \t")))] =
+        std::string(in.line().substr(in.line().find_last_of(" \t") + 1));
+  }
+  return meta;
+}
+
+int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key,
+                 const std::string& path) {
+  const auto it = meta.find(key);
+  if (it == meta.end()) throw Error(fmt::format("{}: missing key '{}'", path, key));
+  try {
+    size_t used = 0;
+    const int64_t v = std::stoll(it->second, &used);
+    if (used == it->second.size() && v >= 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error(fmt::format("{}: '{}' must be a non-negative integer, got '{}'", path, key, it->second));
+}
+
+std::vector<int64_t> read_ids(const std::string& path, int64_t n) {
+  std::vector<int64_t> ids;
+  TextReader in(path);
+  while (in.next_line()) {
+    in.split(' ', 1, "node id");
+    ids.push_back(in.index(0, n, "node id"));
+  }
+  return ids;
+}
+
+}  // namespace
+
+Dataset load_plain(const std::string& dir) {
+  const std::string meta_path = (fs::path(dir) / "meta.txt").string();
+  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: no such dataset folder", dir));
+  const auto meta = read_meta(meta_path);
+
+  Dataset d;
+  d.name = meta.count("name") ? meta.at("name") : fs::path(dir).filename().string();
+
+  // labels.txt defines N: line i is node i.
+  std::vector<int64_t> labels;
+  {
+    TextReader in((fs::path(dir) / "labels.txt").string());
+    while (in.next_line()) {
+      in.split(' ', 1, "class id");
+      const int64_t y = in.integer(0, "class id");
+      if (y < -1) in.fail(fmt::format("class id must be >= 0 (or -1 for unlabelled), got {}", y));
+      labels.push_back(y);
+    }
+  }
+  const int64_t n = static_cast<int64_t>(labels.size());
+  check_node_count(n, (fs::path(dir) / "labels.txt").string());
+  if (meta.count("num_nodes") && meta_int(meta, "num_nodes", meta_path) != n) {
+    throw Error(fmt::format("{}: num_nodes is {} but labels.txt has {} lines", meta_path,
+                            meta_int(meta, "num_nodes", meta_path), n));
+  }
+  const int64_t max_label = labels.empty() ? -1 : *std::max_element(labels.begin(), labels.end());
+  d.num_classes = meta.count("num_classes") ? meta_int(meta, "num_classes", meta_path) : max_label + 1;
+  if (max_label >= d.num_classes) {
+    throw Error(fmt::format("{}: labels.txt has class {} but num_classes is {}", meta_path, max_label,
+                            d.num_classes));
+  }
+  d.labels = at::from_blob(labels.data(), {n}, at::kLong).clone();
+
+  EdgeList edges;
+  edges.num_nodes = n;
+  {
+    TextReader in((fs::path(dir) / "edges.txt").string());
+    while (in.next_line()) {
+      in.split(' ', 2, "src dst");
+      edges.src.push_back(static_cast<int32_t>(in.index(0, n, "source node id")));
+      edges.dst.push_back(static_cast<int32_t>(in.index(1, n, "destination node id")));
+    }
+  }
+  d.graph = Graph::from_edges(edges, GraphOptions().symmetrize(true).self_loops(SelfLoops::remove));
+
+  const int64_t f = meta_int(meta, "num_features", meta_path);
+  fs::path feature_path = fs::path(dir) / "features.txt";
+  if (!fs::exists(feature_path) && fs::exists(fs::path(dir) / "features_partial.txt")) {
+    feature_path = fs::path(dir) / "features_partial.txt";
+    spdlog::warn("{}: only partial features ({}); missing rows are zero", dir, feature_path.filename().string());
+  }
+  d.features = at::zeros({n, f}, at::kFloat);
+  {
+    float* x = d.features.data_ptr<float>();
+    TextReader in(feature_path.string());
+    while (in.next_line()) {
+      in.split(' ', 3, "node feature value");
+      const int64_t v = in.index(0, n, "node id");
+      const int64_t j = in.index(1, f, "feature index");
+      x[v * f + j] = in.real(2, "feature value");
+    }
+  }
+
+  d.train_mask = mask_from_ids(read_ids((fs::path(dir) / "train.txt").string(), n), n);
+  d.val_mask = mask_from_ids(read_ids((fs::path(dir) / "val.txt").string(), n), n);
+  d.test_mask = mask_from_ids(read_ids((fs::path(dir) / "test.txt").string(), n), n);
+  d.check(dir);
+  return d;
+}
+
+void save_plain(const Dataset& d, const std::string& dir) {
+  if (!d.graph.is_symmetric()) throw Error(fmt::format("{}: the plain layout holds undirected graphs only", dir));
+  fs::create_directories(dir);
+  auto open = [&](const char* name) { return fmt::output_file((fs::path(dir) / name).string()); };
+  const int64_t n = d.num_nodes(), f = d.num_features();
+  {
+    auto out = open("meta.txt");
+    out.print("name {}\nnum_nodes {}\nnum_features {}\nnum_classes {}\n", d.name, n, f, d.num_classes);
+  }
+  {
+    auto out = open("edges.txt");
+    for (int32_t v = 0; v < n; ++v) {
+      for (int32_t u : d.graph.in_neighbors(v)) {
+        if (u < v) out.print("{} {}\n", u, v);
+      }
+    }
+  }
+  {
+    auto out = open("features.txt");
+    const at::Tensor x = d.features.contiguous();
+    const float* p = x.data_ptr<float>();
+    for (int64_t v = 0; v < n; ++v) {
+      for (int64_t j = 0; j < f; ++j) {
+        if (p[v * f + j] != 0.0f) out.print("{} {} {}\n", v, j, p[v * f + j]);
+      }
+    }
+  }
+  {
+    auto out = open("labels.txt");
+    const int64_t* y = d.labels.data_ptr<int64_t>();
+    for (int64_t v = 0; v < n; ++v) out.print("{}\n", y[v]);
+  }
+  for (const auto& [mask, name] : {std::pair{&d.train_mask, "train.txt"}, {&d.val_mask, "val.txt"},
+                                   {&d.test_mask, "test.txt"}}) {
+    auto out = open(name);
+    const bool* m = mask->data_ptr<bool>();
+    for (int64_t v = 0; v < n; ++v) {
+      if (m[v]) out.print("{}\n", v);
+    }
+  }
+}
+
+}  // namespace halo
