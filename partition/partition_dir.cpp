@@ -1,0 +1,185 @@
+#include "partition/partition_dir.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/resources.h"
+#include "partition/shard_builder.h"
+
+namespace halo {
+namespace fs = std::filesystem;
+namespace {
+
+void check_options(const Dataset& d, const PartitionOptions& o) {
+  if (o.num_parts() < 1 || o.num_parts() > std::max<int64_t>(1, d.num_nodes())) {
+    throw UsageError(fmt::format("--parts must lie in [1, {}] (the node count), got {}",
+                                 std::max<int64_t>(1, d.num_nodes()), o.num_parts()));
+  }
+  if (o.imbalance() < 1.0) throw UsageError(fmt::format("--imbalance must be >= 1, got {}", o.imbalance()));
+}
+
+nlohmann::json balance_json(const PartitionOptions& o) {
+  nlohmann::json b = {"nodes"};
+  if (o.balance_edges()) b.push_back("edges");
+  if (o.balance_train()) b.push_back("train");
+  return b;
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    out.close();
+    if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+std::string PartitionMeta::shard_path(int32_t part) const {
+  return (fs::path(dir) / fmt::format("part-{}", part) / "shard.bin").string();
+}
+
+PartitionStats write_partition(const Dataset& d, const PartitionOptions& options, const std::string& dir,
+                               const std::string& source) {
+  check_options(d, options);
+  reset_peak_rss();
+  Stopwatch total;
+  const int32_t k = options.num_parts();
+  Progress progress(fmt::format("partition {} into {} parts", d.name, k), k + 2);
+
+  // METIS and the edge cut want the symmetrised graph without self-loops.
+  std::optional<Graph> converted;
+  if (!d.graph.is_symmetric() || d.graph.num_self_loops() > 0) {
+    converted = d.graph.symmetrized().with_self_loops(SelfLoops::remove);
+  }
+  const Graph& symmetric = converted ? *converted : d.graph;
+  progress.advance();
+
+  Stopwatch partition_clock;
+  const PartitionMap map = options.method() == PartitionMethod::metis ? partition_metis(d, symmetric, options)
+                                                                        : partition_random(d.num_nodes(), options);
+  PartitionStats stats;
+  stats.partition_seconds = partition_clock.seconds();
+  stats.edge_cut = edge_cut(symmetric, map);
+  converted.reset();
+  progress.advance();
+
+  fs::create_directories(dir);
+  fs::remove(fs::path(dir) / "meta.json");
+  const auto halos = halo_lists(d.graph, map);
+  const std::vector<int32_t> in_degree = d.graph.in_degrees(), out_degree = d.graph.out_degrees();
+  nlohmann::json files = nlohmann::json::array();
+  for (int32_t part = 0; part < k; ++part) {
+    const Shard s = build_shard(d, map, part, halos, in_degree, out_degree);
+    const fs::path rel = fs::path(fmt::format("part-{}", part)) / "shard.bin";
+    fs::create_directories(fs::path(dir) / rel.parent_path());
+    save_shard(s, (fs::path(dir) / rel).string());
+    files.push_back(rel.string());
+    stats.parts.push_back({s.num_inner(), s.num_halo(), s.num_edges(), s.train_mask.sum().item<int64_t>(),
+                           s.val_mask.sum().item<int64_t>(), s.test_mask.sum().item<int64_t>()});
+    progress.advance();
+  }
+  // Parts left over from an earlier partition with more parts would confuse a reader.
+  for (int32_t part = k; fs::exists(fs::path(dir) / fmt::format("part-{}", part)); ++part) {
+    fs::remove_all(fs::path(dir) / fmt::format("part-{}", part));
+  }
+  stats.summarise();
+  stats.total_seconds = total.seconds();
+  stats.peak_rss_bytes = peak_rss_bytes();
+  progress.finish();
+
+  const nlohmann::json meta = {
+      {"format", "halo-partition"},
+      {"version", kPartitionFormatVersion},
+      {"dataset",
+       {{"name", d.name},
+        {"source", source},
+        {"num_nodes", d.num_nodes()},
+        {"num_edges", d.graph.num_edges()},
+        {"num_features", d.num_features()},
+        {"num_classes", d.num_classes}}},
+      {"options",
+       {{"num_parts", k},
+        {"method", to_string(options.method())},
+        {"objective", to_string(options.objective())},
+        {"balance", balance_json(options)},
+        {"imbalance", options.imbalance()},
+        {"seed", options.seed()}}},
+      {"part_starts", map.part_starts()},
+      {"part_files", files},
+      {"stats", stats.to_json()}};
+  write_text_atomically(fs::path(dir) / "meta.json", meta.dump(2) + "\n");
+  return stats;
+}
+
+PartitionMeta read_partition_meta(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "meta.json").string();
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(fmt::format("{}: cannot open; is {} a partition directory written by 'halo partition'?", path, dir));
+  }
+  PartitionMeta m;
+  m.dir = dir;
+  std::string field;
+  try {
+    m.json = nlohmann::json::parse(in);
+    auto get = [&](const char* ptr) -> const nlohmann::json& {
+      field = ptr;
+      return m.json.at(nlohmann::json::json_pointer(ptr));
+    };
+    if (get("/format") != "halo-partition") throw Error(fmt::format("{}: not a Halo partition", path));
+    if (get("/version").get<int>() != kPartitionFormatVersion) {
+      throw Error(fmt::format("{}: partition format version {} is not supported (this build reads {})", path,
+                              get("/version").get<int>(), kPartitionFormatVersion));
+    }
+    m.dataset = get("/dataset/name").get<std::string>();
+    m.num_nodes = get("/dataset/num_nodes").get<int64_t>();
+    m.num_edges = get("/dataset/num_edges").get<int64_t>();
+    m.num_features = get("/dataset/num_features").get<int64_t>();
+    m.num_classes = get("/dataset/num_classes").get<int64_t>();
+    m.num_parts = get("/options/num_parts").get<int32_t>();
+    m.part_starts = get("/part_starts").get<std::vector<int64_t>>();
+    field = "/stats";
+    m.stats = PartitionStats::from_json(get("/stats"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: {} {}", path, field.empty() ? "invalid JSON:" : "bad field '" + field + "':", e.what()));
+  }
+  const auto& s = m.part_starts;
+  bool ok = m.num_parts >= 1 && s.size() == static_cast<size_t>(m.num_parts) + 1 && s.front() == 0 &&
+            s.back() == m.num_nodes;
+  for (size_t i = 1; ok && i < s.size(); ++i) ok = s[i] >= s[i - 1];
+  if (!ok) {
+    throw Error(fmt::format("{}: part_starts must rise from 0 to num_nodes ({}) in num_parts + 1 ({}) steps", path,
+                            m.num_nodes, m.num_parts + 1));
+  }
+  return m;
+}
+
+Shard load_shard(const PartitionMeta& meta, int32_t part) {
+  if (part < 0 || part >= meta.num_parts) {
+    throw Error(fmt::format("{} holds {} parts; part {} was asked for (run with as many ranks as parts)", meta.dir,
+                            meta.num_parts, part));
+  }
+  const std::string path = meta.shard_path(part);
+  Shard s = read_shard_file(path);
+  if (s.part != part || s.num_parts != meta.num_parts || s.global_begin != meta.part_starts[part] ||
+      s.num_inner() != meta.part_starts[part + 1] - meta.part_starts[part] || s.num_global_nodes != meta.num_nodes ||
+      (s.num_inner() > 0 && s.features.size(1) != meta.num_features)) {
+    throw Error(fmt::format("{}: shard (part {} of {}, {} inner nodes from id {}) does not match meta.json "
+                            "(part {} of {}, {} nodes from id {}); the folder mixes two partitions",
+                            path, s.part, s.num_parts, s.num_inner(), s.global_begin, part, meta.num_parts,
+                            meta.part_starts[part + 1] - meta.part_starts[part], meta.part_starts[part]));
+  }
+  return s;
+}
+
+}  // namespace halo
