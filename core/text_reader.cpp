@@ -29,8 +29,10 @@ bool TextReader::fill() {
   const int got = gzread(file_, buffer_.data(), static_cast<unsigned>(buffer_.size()));
   if (got < 0) {
     int code = 0;
-    const char* msg = gzerror(file_, &code);
-    throw Error(fmt::format("{}: read failed after line {}: {}", path_, line_number_,
+    std::string_view msg = gzerror(file_, &code);
+    // zlib's message repeats the path ("<path>: incorrect data check").
+    if (msg.substr(0, path_.size() + 2) == path_ + ": ") msg.remove_prefix(path_.size() + 2);
+    throw Error(fmt::format("{}: corrupt or unreadable data after line {}: {}", path_, line_number_,
                             code == Z_ERRNO ? std::strerror(errno) : msg));
   }
   if (got == 0) {

@@ -1,1 +1,55 @@
-int main() { return 0; }
+// `halo`: the command-line front end. Exit codes: 0 success, 1 runtime error (bad input file,
+// failed step), 2 usage error (bad flags or values).
+#include <ATen/Parallel.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <tbb/global_control.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "core/blas_check.h"
+#include "core/error.h"
+#include "launch/cli_common.h"
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("halo"));
+  spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+
+  CLI::App app("Halo: full-graph GNN training across many processes.", "halo");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "halo 0.1.0");
+  int threads = 0;
+  std::string log_level = "info";
+  app.add_option("--threads", threads, "Threads per process (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--log-level", log_level, "Log verbosity")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  std::unique_ptr<tbb::global_control> thread_limit;
+  app.parse_complete_callback([&] {
+    spdlog::set_level(spdlog::level::from_str(log_level));
+    if (threads > 0) {
+      thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
+      at::set_num_threads(threads);
+    }
+    halo::warn_if_reference_blas();
+  });
+  halo::cli::add_generate_commands(app);
+  halo::cli::add_info_command(app);
+  halo::cli::add_partition_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const halo::UsageError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}
