@@ -1,15 +1,12 @@
 #pragma once
-// What the synthetic generators share: uniform class labels, class-correlated features,
-// random train/val/test masks, option checks, and drawing a symmetric graph in parallel from
-// counter-based random streams (so a dataset depends on its seed only, never on the thread count).
+// Node attributes of the synthetic generators: uniform class labels, class-correlated features
+// and random train/val/test masks, from counter-based streams (a dataset depends on its seed
+// only, never on the thread count).
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
 #include <cstdint>
-#include <functional>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/counter_rng.h"
 #include "datasets/dataset.h"
@@ -29,14 +26,8 @@ struct NodeAttributeOptions {
 constexpr int64_t kMaxFeatures = 1 << 20;
 constexpr int64_t kMaxClasses = 1 << 16;
 
-// Throws UsageError "<where>: <field> must be <allowed>, got <value>" unless `ok`.
-void require_option(bool ok, const std::string& where, const std::string& field, double value,
-                    const std::string& allowed);
 // Checks every field of `options` (num_features, feature_snr, the fractions).
 void check_options(const NodeAttributeOptions& options, const std::string& where);
-// Checks the fields every generator has: node and class counts, degree, and the attributes.
-void check_common_options(int64_t num_nodes, int64_t num_classes, double average_degree,
-                          const NodeAttributeOptions& attributes, const std::string& where);
 
 // [n] int64 labels, each uniform in [0, num_classes), keyed by (seed, node).
 at::Tensor uniform_labels(int64_t n, int64_t num_classes, uint64_t seed);
@@ -69,15 +60,5 @@ NodeAttributeOptions attribute_options(const GeneratorOptions& o) {
 // The generators' common tail: `graph` with `labels`, class features and split masks; check()ed.
 Dataset make_dataset(std::string name, Graph graph, at::Tensor labels, int64_t num_classes,
                      const NodeAttributeOptions& options);
-
-// One random edge (src, dst) drawn from `rng`.
-using EdgeDraw = std::function<std::pair<int32_t, int32_t>(CounterRng& rng)>;
-
-// A symmetric graph without self-loops or duplicate edges, with about `average_degree` in-edges
-// per node, from n * average_degree / 2 edges drawn by `draw`. Edges are drawn in parallel in
-// fixed blocks, each block on its own stream keyed by (key, round, block), so the graph depends on
-// `key` only, never on the thread count. Duplicate draws collapse; while the graph is more than 2 %
-// short of the degree, a few more rounds draw what is missing.
-Graph draw_symmetric_graph(int64_t num_nodes, double average_degree, uint64_t key, const EdgeDraw& draw);
 
 }  // namespace halo

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/counter_rng.h"
+#include "datasets/generator_support.h"
 #include "datasets/node_attributes.h"
 
 namespace halo {
