@@ -25,20 +25,28 @@ static_assert(sizeof(Header) == 24, "archive header is 24 bytes");
 
 size_t dtype_size(DType d) {
   switch (d) {
-    case DType::u8: return 1;
-    case DType::i32: return 4;
-    case DType::i64: return 8;
-    case DType::f32: return 4;
+    case DType::u8:
+      return 1;
+    case DType::i32:
+      return 4;
+    case DType::i64:
+      return 8;
+    case DType::f32:
+      return 4;
   }
   return 0;
 }
 
 const char* dtype_name(uint8_t d) {
   switch (static_cast<DType>(d)) {
-    case DType::u8: return "u8";
-    case DType::i32: return "i32";
-    case DType::i64: return "i64";
-    case DType::f32: return "f32";
+    case DType::u8:
+      return "u8";
+    case DType::i32:
+      return "i32";
+    case DType::i64:
+      return "i64";
+    case DType::f32:
+      return "f32";
   }
   return "unknown";
 }
@@ -52,11 +60,16 @@ uint64_t aligned(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 DType dtype_of_tensor(const at::Tensor& t) {
   switch (t.scalar_type()) {
     case at::kByte:
-    case at::kBool: return DType::u8;
-    case at::kInt: return DType::i32;
-    case at::kLong: return DType::i64;
-    case at::kFloat: return DType::f32;
-    default: throw Error(fmt::format("archive: unsupported tensor type {}", std::string(t.dtype().name())));
+    case at::kBool:
+      return DType::u8;
+    case at::kInt:
+      return DType::i32;
+    case at::kLong:
+      return DType::i64;
+    case at::kFloat:
+      return DType::f32;
+    default:
+      throw Error(fmt::format("archive: unsupported tensor type {}", std::string(t.dtype().name())));
   }
 }
 
@@ -67,8 +80,7 @@ ArchiveWriter::ArchiveWriter(std::string path, std::string magic, uint32_t versi
   if (magic_.size() != 8) throw Error("archive magic must be 8 characters: " + magic_);
 }
 
-void ArchiveWriter::add(const std::string& name, DType dtype, int64_t rows, int64_t cols,
-                        const void* data, int ndim) {
+void ArchiveWriter::add(const std::string& name, DType dtype, int64_t rows, int64_t cols, const void* data, int ndim) {
   if (name.size() >= sizeof(ArchiveEntry::name)) throw Error("archive section name too long: " + name);
   sections_.push_back({name, dtype, rows, cols, data, ndim});
 }
@@ -77,8 +89,7 @@ void ArchiveWriter::add(const std::string& name, const at::Tensor& t) {
   if (!t.is_contiguous() || t.device().type() != at::kCPU || t.dim() < 1 || t.dim() > 2) {
     throw Error(fmt::format("archive section '{}' needs a contiguous 1-D or 2-D CPU tensor", name));
   }
-  add(name, dtype_of_tensor(t), t.size(0), t.dim() == 2 ? t.size(1) : 1, t.data_ptr(),
-      static_cast<int>(t.dim()));
+  add(name, dtype_of_tensor(t), t.size(0), t.dim() == 2 ? t.size(1) : 1, t.data_ptr(), static_cast<int>(t.dim()));
 }
 
 void ArchiveWriter::add_json(const std::string& name, const nlohmann::json& value) {
@@ -139,8 +150,7 @@ void ArchiveWriter::finish() {
   if (ec) throw Error(fmt::format("cannot rename {} to {}: {}", tmp, path_, ec.message()));
 }
 
-ArchiveReader::ArchiveReader(std::string path, std::string magic, uint32_t version)
-    : path_(std::move(path)) {
+ArchiveReader::ArchiveReader(std::string path, std::string magic, uint32_t version) : path_(std::move(path)) {
   file_ = std::fopen(path_.c_str(), "rb");
   if (file_ == nullptr) throw Error(fmt::format("cannot open {}: {}", path_, std::strerror(errno)));
   std::error_code ec;
@@ -148,8 +158,8 @@ ArchiveReader::ArchiveReader(std::string path, std::string magic, uint32_t versi
   Header h{};
   if (ec || std::fread(&h, sizeof h, 1, file_) != 1) {
     std::fclose(file_);
-    throw Error(fmt::format("{}: truncated: {} bytes, shorter than the {}-byte header", path_,
-                            ec ? 0 : size, sizeof h));
+    throw Error(
+        fmt::format("{}: truncated: {} bytes, shorter than the {}-byte header", path_, ec ? 0 : size, sizeof h));
   }
   auto fail = [&](const std::string& what) {
     std::fclose(file_);
@@ -157,13 +167,11 @@ ArchiveReader::ArchiveReader(std::string path, std::string magic, uint32_t versi
     throw Error(fmt::format("{}: {}", path_, what));
   };
   if (std::memcmp(h.magic, magic.data(), 8) != 0) {
-    fail(fmt::format("not a Halo {} file (expected magic '{}', found '{}')",
-                     magic == "HALODSET" ? "dataset" : "shard", magic,
-                     std::string(h.magic, strnlen(h.magic, 8))));
+    fail(fmt::format("not a Halo {} file (expected magic '{}', found '{}')", magic == "HALODSET" ? "dataset" : "shard",
+                     magic, std::string(h.magic, strnlen(h.magic, 8))));
   }
   if (h.version != version) {
-    fail(fmt::format("format version {} is not supported (this build reads version {})", h.version,
-                     version));
+    fail(fmt::format("format version {} is not supported (this build reads version {})", h.version, version));
   }
   const uint64_t table_bytes = uint64_t{h.sections} * sizeof(ArchiveEntry);
   if (sizeof h + table_bytes > size) {
@@ -203,20 +211,18 @@ std::pair<int64_t, int64_t> ArchiveReader::shape(const std::string& name) const 
   return {e.rows, e.cols};
 }
 
-void ArchiveReader::read_into(const std::string& name, DType dtype, int64_t rows, int64_t cols,
-                              void* owner, Alloc alloc) const {
+void ArchiveReader::read_into(const std::string& name, DType dtype, int64_t rows, int64_t cols, void* owner,
+                              Alloc alloc) const {
   const ArchiveEntry& e = find(name);
   if (e.dtype != static_cast<uint8_t>(dtype)) {
     throw Error(fmt::format("{}: section '{}' holds {}, expected {}", path_, name, dtype_name(e.dtype),
                             dtype_name(static_cast<uint8_t>(dtype))));
   }
   if ((rows >= 0 && e.rows != rows) || (cols >= 0 && e.cols != cols)) {
-    throw Error(fmt::format("{}: section '{}' has shape {}x{}, expected {}x{}", path_, name, e.rows,
-                            e.cols, rows >= 0 ? std::to_string(rows) : "*",
-                            cols >= 0 ? std::to_string(cols) : "*"));
+    throw Error(fmt::format("{}: section '{}' has shape {}x{}, expected {}x{}", path_, name, e.rows, e.cols,
+                            rows >= 0 ? std::to_string(rows) : "*", cols >= 0 ? std::to_string(cols) : "*"));
   }
-  if (e.rows < 0 || e.cols < 0 ||
-      e.nbytes != static_cast<uint64_t>(e.rows * e.cols) * dtype_size(dtype)) {
+  if (e.rows < 0 || e.cols < 0 || e.nbytes != static_cast<uint64_t>(e.rows * e.cols) * dtype_size(dtype)) {
     throw Error(fmt::format("{}: section '{}' size does not match its shape (file corrupt)", path_, name));
   }
   void* dst = alloc(owner, static_cast<size_t>(e.rows * e.cols));
@@ -233,11 +239,20 @@ at::Tensor ArchiveReader::tensor(const std::string& name, int64_t rows, int64_t 
   const ArchiveEntry& e = find(name);
   at::ScalarType type = at::kFloat;
   switch (static_cast<DType>(e.dtype)) {
-    case DType::u8: type = at::kBool; break;
-    case DType::i32: type = at::kInt; break;
-    case DType::i64: type = at::kLong; break;
-    case DType::f32: type = at::kFloat; break;
-    default: throw Error(fmt::format("{}: section '{}' has unknown type {}", path_, name, e.dtype));
+    case DType::u8:
+      type = at::kBool;
+      break;
+    case DType::i32:
+      type = at::kInt;
+      break;
+    case DType::i64:
+      type = at::kLong;
+      break;
+    case DType::f32:
+      type = at::kFloat;
+      break;
+    default:
+      throw Error(fmt::format("{}: section '{}' has unknown type {}", path_, name, e.dtype));
   }
   at::Tensor out;
   struct Ctx {

@@ -31,10 +31,22 @@ static_assert(sizeof(ArchiveEntry) == 96, "archive table rows are 96 bytes");
 
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::i64;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
 
 class ArchiveWriter {
  public:
@@ -42,8 +54,7 @@ class ArchiveWriter {
   ArchiveWriter(std::string path, std::string magic, uint32_t version);
 
   // Sections reference the caller's memory until finish(); `rows` x `cols` elements.
-  void add(const std::string& name, DType dtype, int64_t rows, int64_t cols, const void* data,
-           int ndim = 1);
+  void add(const std::string& name, DType dtype, int64_t rows, int64_t cols, const void* data, int ndim = 1);
   template <class T>
   void add(const std::string& name, const std::vector<T>& v) {
     add(name, dtype_of<T>(), static_cast<int64_t>(v.size()), 1, v.data(), 1);
@@ -104,8 +115,7 @@ class ArchiveReader {
   using Entry = ArchiveEntry;
   using Alloc = void* (*)(void* owner, size_t elements);
   const Entry& find(const std::string& name) const;
-  void read_into(const std::string& name, DType dtype, int64_t rows, int64_t cols, void* owner,
-                 Alloc alloc) const;
+  void read_into(const std::string& name, DType dtype, int64_t rows, int64_t cols, void* owner, Alloc alloc) const;
 
   std::string path_;
   std::FILE* file_ = nullptr;

@@ -27,9 +27,10 @@ std::string loaded_blas() {
 void warn_if_reference_blas() {
   const std::string blas = loaded_blas();
   if (blas.find("/blas/") != std::string::npos && blas.find("openblas") == std::string::npos) {
-    spdlog::warn("the reference BLAS is loaded ({}): dense layers run ~20x slower. Install libopenblas0-openmp "
-                 "(scripts/setup.sh does) or select it with update-alternatives --config libblas.so.3-$(arch)-linux-gnu",
-                 blas);
+    spdlog::warn(
+        "the reference BLAS is loaded ({}): dense layers run ~20x slower. Install libopenblas0-openmp "
+        "(scripts/setup.sh does) or select it with update-alternatives --config libblas.so.3-$(arch)-linux-gnu",
+        blas);
   } else {
     spdlog::debug("BLAS: {}", blas.empty() ? "none loaded" : blas);
   }

@@ -32,9 +32,7 @@ class CounterRng {
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
   // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; bias below 2^-64 * n).
-  uint64_t below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
-  }
+  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
 
   // Standard normal (Box-Muller, one of the pair).
   double normal() {

@@ -35,9 +35,8 @@ void Progress::draw(bool final_line) {
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t done = done_.load(std::memory_order_relaxed);
   const double pct = total_ > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total_) : 100.0;
-  std::fprintf(stderr, "\r\033[K%s %5.1f%% (%lld/%lld) %.1fs %s%s", label_.c_str(), pct,
-               static_cast<long long>(done), static_cast<long long>(total_), clock_.seconds(),
-               note_.c_str(), final_line ? "\n" : "");
+  std::fprintf(stderr, "\r\033[K%s %5.1f%% (%lld/%lld) %.1fs %s%s", label_.c_str(), pct, static_cast<long long>(done),
+               static_cast<long long>(total_), clock_.seconds(), note_.c_str(), final_line ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -104,8 +104,7 @@ void TextReader::split(char delimiter, size_t count, std::string_view names) {
     }
   }
   if (fields_.size() != count) {
-    fail(fmt::format("expected {} column{} ({}), found {}", count, count == 1 ? "" : "s", names,
-                     fields_.size()));
+    fail(fmt::format("expected {} column{} ({}), found {}", count, count == 1 ? "" : "s", names, fields_.size()));
   }
 }
 

@@ -46,8 +46,8 @@ Meta read_meta(const ArchiveReader& r) {
 
 // Section `name` must have `expected` rows (axis 0) or columns (axis 1), the size implied by
 // meta `field` = `value`. Checked on the table alone, before any data is read.
-void expect_extent(const ArchiveReader& r, const std::string& name, int axis, int64_t expected,
-                   const char* field, int64_t value) {
+void expect_extent(const ArchiveReader& r, const std::string& name, int axis, int64_t expected, const char* field,
+                   int64_t value) {
   const auto [rows, cols] = r.shape(name);
   const int64_t got = axis == 0 ? rows : cols;
   if (got == expected) return;

@@ -99,8 +99,7 @@ class ClassTables {
       std::vector<double> w;
       for (int64_t i = offsets_[c]; i < offsets_[c + 1]; ++i) w.push_back(theta[members[i]]);
       for (double x : w) totals[c] += x;
-      build_alias(w.data(), members.data() + offsets_[c], offsets_[c + 1] - offsets_[c],
-                  nodes_.data() + offsets_[c]);
+      build_alias(w.data(), members.data() + offsets_[c], offsets_[c + 1] - offsets_[c], nodes_.data() + offsets_[c]);
     });
     std::vector<int32_t> ids(num_classes);
     for (int64_t c = 0; c < num_classes; ++c) ids[c] = static_cast<int32_t>(c);
@@ -149,8 +148,8 @@ void check_options(const CommunityOptions& o) {
   const std::string where = "community options";
   check_common_options(o.num_nodes(), o.num_classes(), o.average_degree(), attribute_options(o), where);
   require_option(o.homophily() >= 0 && o.homophily() <= 1, where, "homophily", o.homophily(), "in [0, 1]");
-  require_option(o.degree_exponent() == 0 || (o.degree_exponent() > 1 && std::isfinite(o.degree_exponent())),
-                 where, "degree_exponent", o.degree_exponent(), "0 (uniform degrees) or a finite number > 1");
+  require_option(o.degree_exponent() == 0 || (o.degree_exponent() > 1 && std::isfinite(o.degree_exponent())), where,
+                 "degree_exponent", o.degree_exponent(), "0 (uniform degrees) or a finite number > 1");
 }
 
 Dataset generate_community(const CommunityOptions& o) {

@@ -10,8 +10,7 @@ namespace halo {
 void Dataset::check(const std::string& where) const {
   const int64_t n = num_nodes();
   auto fail = [&](const std::string& what) { throw Error(fmt::format("{}: {}", where, what)); };
-  if (!features.defined() || features.dim() != 2 || features.scalar_type() != at::kFloat ||
-      features.size(0) != n) {
+  if (!features.defined() || features.dim() != 2 || features.scalar_type() != at::kFloat || features.size(0) != n) {
     fail(fmt::format("features must be a float32 matrix with {} rows", n));
   }
   if (!labels.defined() || labels.dim() != 1 || labels.scalar_type() != at::kLong || labels.size(0) != n) {
@@ -39,10 +38,9 @@ at::Tensor mask_from_ids(const std::vector<int64_t>& ids, int64_t n) {
 }
 
 std::string describe(const Dataset& d) {
-  return fmt::format("{}: {} nodes, {} edges, {} features, {} classes, split {}/{}/{}", d.name,
-                     d.num_nodes(), d.graph.num_edges(), d.num_features(), d.num_classes,
-                     d.train_mask.sum().item<int64_t>(), d.val_mask.sum().item<int64_t>(),
-                     d.test_mask.sum().item<int64_t>());
+  return fmt::format("{}: {} nodes, {} edges, {} features, {} classes, split {}/{}/{}", d.name, d.num_nodes(),
+                     d.graph.num_edges(), d.num_features(), d.num_classes, d.train_mask.sum().item<int64_t>(),
+                     d.val_mask.sum().item<int64_t>(), d.test_mask.sum().item<int64_t>());
 }
 
 }  // namespace halo

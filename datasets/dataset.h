@@ -13,8 +13,8 @@ namespace halo {
 struct Dataset {
   std::string name;
   Graph graph;
-  at::Tensor features;  // [N, F] float32
-  at::Tensor labels;    // [N] int64 in [0, num_classes), or -1 for an unlabelled node
+  at::Tensor features;                         // [N, F] float32
+  at::Tensor labels;                           // [N] int64 in [0, num_classes), or -1 for an unlabelled node
   at::Tensor train_mask, val_mask, test_mask;  // [N] bool
   int64_t num_classes = 0;
 

@@ -19,9 +19,10 @@ Dataset load_path(const std::string& path) {
   if (fs::is_directory(path)) {
     if (is_ogb_dir(path)) return load_ogb(path);
     if (fs::exists(fs::path(path) / "edges.txt")) return load_plain(path);
-    throw Error(fmt::format("{}: folder is neither the plain layout (edges.txt, labels.txt, ...) nor an OGB "
-                            "dataset (raw/edge.csv.gz)",
-                            path));
+    throw Error(
+        fmt::format("{}: folder is neither the plain layout (edges.txt, labels.txt, ...) nor an OGB "
+                    "dataset (raw/edge.csv.gz)",
+                    path));
   }
   if (is_binary_dataset(path)) return load_binary(path);
   throw Error(fmt::format("{}: not a Halo dataset file (no HALODSET magic)", path));
@@ -36,9 +37,10 @@ Dataset load_dataset(const std::string& spec) {
   if (data != nullptr && fs::exists(fs::path(data) / spec)) return load_path((fs::path(data) / spec).string());
   std::string presets;
   for (const std::string& p : preset_names()) presets += (presets.empty() ? "" : ", ") + p;
-  throw UsageError(fmt::format("unknown dataset '{}': not a file or folder, not a preset ({}), and not a folder "
-                               "under $HALO_DATA ({})",
-                               spec, presets, data != nullptr ? data : "unset"));
+  throw UsageError(
+      fmt::format("unknown dataset '{}': not a file or folder, not a preset ({}), and not a folder "
+                  "under $HALO_DATA ({})",
+                  spec, presets, data != nullptr ? data : "unset"));
 }
 
 void save_dataset(const Dataset& d, const std::string& path, DatasetFormat format) {

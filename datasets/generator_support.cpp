@@ -53,10 +53,10 @@ void check_common_options(int64_t num_nodes, int64_t num_classes, double average
                           const NodeAttributeOptions& attributes, const std::string& where) {
   require_option(num_nodes >= 1 && num_nodes <= kMaxNodes, where, "num_nodes", static_cast<double>(num_nodes),
                  fmt::format("in [1, {}]", kMaxNodes));
-  require_option(num_classes >= 1 && num_classes <= kMaxClasses, where, "num_classes",
-                 static_cast<double>(num_classes), fmt::format("in [1, {}]", kMaxClasses));
-  require_option(average_degree >= 0 && average_degree <= static_cast<double>(num_nodes - 1), where,
-                 "average_degree", average_degree, fmt::format("in [0, num_nodes - 1 = {}]", num_nodes - 1));
+  require_option(num_classes >= 1 && num_classes <= kMaxClasses, where, "num_classes", static_cast<double>(num_classes),
+                 fmt::format("in [1, {}]", kMaxClasses));
+  require_option(average_degree >= 0 && average_degree <= static_cast<double>(num_nodes - 1), where, "average_degree",
+                 average_degree, fmt::format("in [0, num_nodes - 1 = {}]", num_nodes - 1));
   check_options(attributes, where);
 }
 
@@ -73,8 +73,7 @@ Graph draw_symmetric_graph(int64_t num_nodes, double average_degree, uint64_t ke
   for (int round = 1; round <= kExtraRounds && graph.num_edges() > 0 &&
                       static_cast<double>(graph.num_edges()) < (1 - kDegreeTolerance) * target;
        ++round) {
-    const double yield =
-        static_cast<double>(graph.num_edges()) / (2.0 * static_cast<double>(edges.src.size()));
+    const double yield = static_cast<double>(graph.num_edges()) / (2.0 * static_cast<double>(edges.src.size()));
     const double missing = target - static_cast<double>(graph.num_edges());
     graph = Graph();  // free it before the rebuild
     draw_edges(edges, std::llround(std::min(missing / (2 * yield), target)), stream_key(key, round), draw);

@@ -76,8 +76,8 @@ Graph normalise_rows(std::vector<int64_t> offsets, std::vector<int32_t> indices,
 
 void check_node_count(int64_t num_nodes, const std::string& where) {
   if (num_nodes < 0 || num_nodes > kMaxNodes) {
-    throw Error(fmt::format("{}: {} nodes do not fit Halo's 32-bit node ids (at most {})", where,
-                            num_nodes, kMaxNodes));
+    throw Error(
+        fmt::format("{}: {} nodes do not fit Halo's 32-bit node ids (at most {})", where, num_nodes, kMaxNodes));
   }
 }
 
@@ -89,8 +89,7 @@ Graph::Graph(std::vector<int64_t> offsets, std::vector<int32_t> indices)
 Graph Graph::from_edges(const EdgeList& edges, const GraphOptions& options) {
   check_node_count(edges.num_nodes, "edge list");
   if (edges.src.size() != edges.dst.size()) {
-    throw Error(fmt::format("edge list has {} sources but {} destinations", edges.src.size(),
-                            edges.dst.size()));
+    throw Error(fmt::format("edge list has {} sources but {} destinations", edges.src.size(), edges.dst.size()));
   }
   const int64_t n = edges.num_nodes;
   const size_t m = edges.src.size();
@@ -106,8 +105,8 @@ Graph Graph::from_edges(const EdgeList& edges, const GraphOptions& options) {
       },
       [](int32_t a, int32_t b) { return a < 0 ? b : (b < 0 ? a : std::min(a, b)); });
   if (bad >= 0) {
-    throw Error(fmt::format("edge {} ({} -> {}) has a node id outside [0, {})", bad, edges.src[bad],
-                            edges.dst[bad], n));
+    throw Error(
+        fmt::format("edge {} ({} -> {}) has a node id outside [0, {})", bad, edges.src[bad], edges.dst[bad], n));
   }
 
   // Counting sort by destination; rows are sorted afterwards, so the scatter order (which
@@ -180,22 +179,17 @@ bool Graph::is_symmetric() const {
       [](bool a, bool b) { return a && b; });
 }
 
-Graph Graph::symmetrized() const {
-  return from_edges(to_edges(), GraphOptions().symmetrize(true));
-}
+Graph Graph::symmetrized() const { return from_edges(to_edges(), GraphOptions().symmetrize(true)); }
 
-Graph Graph::with_self_loops(SelfLoops mode) const {
-  return normalise_rows(offsets_, indices_, mode);
-}
+Graph Graph::with_self_loops(SelfLoops mode) const { return normalise_rows(offsets_, indices_, mode); }
 
 EdgeList Graph::to_edges() const {
   EdgeList e;
   e.num_nodes = num_nodes();
   e.src = indices_;
   e.dst.resize(indices_.size());
-  tbb::parallel_for(int32_t{0}, num_nodes(), [&](int32_t v) {
-    std::fill(e.dst.begin() + offsets_[v], e.dst.begin() + offsets_[v + 1], v);
-  });
+  tbb::parallel_for(int32_t{0}, num_nodes(),
+                    [&](int32_t v) { std::fill(e.dst.begin() + offsets_[v], e.dst.begin() + offsets_[v + 1], v); });
   return e;
 }
 
@@ -203,8 +197,8 @@ void Graph::check() const {
   if (offsets_.empty() || offsets_.front() != 0) throw Error("graph CSR: offsets must start at 0");
   check_node_count(static_cast<int64_t>(offsets_.size()) - 1, "graph CSR");
   if (offsets_.back() != static_cast<int64_t>(indices_.size())) {
-    throw Error(fmt::format("graph CSR: last offset {} differs from the edge count {}", offsets_.back(),
-                            indices_.size()));
+    throw Error(
+        fmt::format("graph CSR: last offset {} differs from the edge count {}", offsets_.back(), indices_.size()));
   }
   const int32_t n = num_nodes();
   for (int32_t v = 0; v < n; ++v) {

@@ -48,9 +48,7 @@ class Graph {
 
   int32_t num_nodes() const { return static_cast<int32_t>(offsets_.size() - 1); }
   int64_t num_edges() const { return static_cast<int64_t>(indices_.size()); }
-  Row in_neighbors(int32_t v) const {
-    return {indices_.data() + offsets_[v], indices_.data() + offsets_[v + 1]};
-  }
+  Row in_neighbors(int32_t v) const { return {indices_.data() + offsets_[v], indices_.data() + offsets_[v + 1]}; }
   int64_t in_degree(int32_t v) const { return offsets_[v + 1] - offsets_[v]; }
   const std::vector<int64_t>& offsets() const { return offsets_; }
   const std::vector<int32_t>& indices() const { return indices_; }
@@ -70,9 +68,7 @@ class Graph {
   // violation.
   void check() const;
 
-  bool operator==(const Graph& other) const {
-    return offsets_ == other.offsets_ && indices_ == other.indices_;
-  }
+  bool operator==(const Graph& other) const { return offsets_ == other.offsets_ && indices_ == other.indices_; }
 
  private:
   std::vector<int64_t> offsets_;

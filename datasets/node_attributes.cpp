@@ -48,12 +48,11 @@ std::vector<float> class_centroids(int64_t num_classes, int64_t f, double snr, u
 void check_options(const NodeAttributeOptions& o, const std::string& where) {
   require_option(o.num_features() >= 1 && o.num_features() <= kMaxFeatures, where, "num_features",
                  static_cast<double>(o.num_features()), fmt::format("in [1, {}]", kMaxFeatures));
-  require_option(o.feature_snr() >= 0 && std::isfinite(o.feature_snr()), where, "feature_snr",
-                 o.feature_snr(), "a finite number >= 0");
-  require_option(o.train_fraction() >= 0 && o.train_fraction() <= 1, where, "train_fraction",
-                 o.train_fraction(), "in [0, 1]");
-  require_option(o.val_fraction() >= 0 && o.val_fraction() <= 1, where, "val_fraction", o.val_fraction(),
+  require_option(o.feature_snr() >= 0 && std::isfinite(o.feature_snr()), where, "feature_snr", o.feature_snr(),
+                 "a finite number >= 0");
+  require_option(o.train_fraction() >= 0 && o.train_fraction() <= 1, where, "train_fraction", o.train_fraction(),
                  "in [0, 1]");
+  require_option(o.val_fraction() >= 0 && o.val_fraction() <= 1, where, "val_fraction", o.val_fraction(), "in [0, 1]");
   require_option(o.train_fraction() + o.val_fraction() <= 1, where, "train_fraction + val_fraction",
                  o.train_fraction() + o.val_fraction(), "at most 1");
 }
@@ -67,8 +66,7 @@ at::Tensor uniform_labels(int64_t n, int64_t num_classes, uint64_t seed) {
   return labels;
 }
 
-at::Tensor class_features(const at::Tensor& labels, int64_t num_classes,
-                          const NodeAttributeOptions& options) {
+at::Tensor class_features(const at::Tensor& labels, int64_t num_classes, const NodeAttributeOptions& options) {
   const int64_t n = labels.size(0), f = options.num_features();
   const std::vector<float> mu = class_centroids(num_classes, f, options.feature_snr(), options.seed());
   const at::Tensor y_contig = labels.contiguous();

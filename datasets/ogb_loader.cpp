@@ -15,9 +15,7 @@ namespace halo {
 namespace fs = std::filesystem;
 namespace {
 
-std::string raw_file(const std::string& dir, const char* name) {
-  return (fs::path(dir) / "raw" / name).string();
-}
+std::string raw_file(const std::string& dir, const char* name) { return (fs::path(dir) / "raw" / name).string(); }
 
 // "ogbn_arxiv" for "data/ogbn_arxiv/" as well as "data/ogbn_arxiv".
 std::string folder_name(const std::string& dir) {
@@ -38,8 +36,7 @@ int64_t read_rows(const std::string& path, int64_t count, const std::string& exp
   }
   const int64_t lines = in.line_number();
   if (count >= 0 && lines < count) {
-    throw Error(fmt::format("{}:{}: expected {}, but the file ends after {} lines", path, lines + 1, expected,
-                            lines));
+    throw Error(fmt::format("{}:{}: expected {}, but the file ends after {} lines", path, lines + 1, expected, lines));
   }
   return lines;
 }
@@ -126,11 +123,10 @@ fs::path pick_split(const std::string& dir, const std::string& wanted) {
   }
   if (names.size() == 1) return root / names.front();
   if (names.empty()) {
-    throw Error(fmt::format("{}: expected a split folder holding train/valid/test.csv.gz, found none",
-                            root.string()));
+    throw Error(fmt::format("{}: expected a split folder holding train/valid/test.csv.gz, found none", root.string()));
   }
-  throw Error(fmt::format("{}: several split folders ({}); choose one with OgbOptions().split(name)",
-                          root.string(), fmt::join(names, ", ")));
+  throw Error(fmt::format("{}: several split folders ({}); choose one with OgbOptions().split(name)", root.string(),
+                          fmt::join(names, ", ")));
 }
 
 // Node ids of one split as a mask; every node in it must be labelled.

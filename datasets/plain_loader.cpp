@@ -15,19 +15,22 @@ namespace halo {
 namespace fs = std::filesystem;
 namespace {
 
+// "key value" per line; the value is the rest of the line and may hold spaces.
 std::map<std::string, std::string> read_meta(const std::string& path) {
   std::map<std::string, std::string> meta;
   TextReader in(path);
   while (in.next_line()) {
-    in.split(' ', 2, "key value");
-    meta[std::string(in.line().substr(0, in.line().find_first_of(" \t")))] =
-        std::string(in.line().substr(in.line().find_last_of(" \t") + 1));
+    const std::string_view line = in.line();
+    const size_t key_end = line.find_first_of(" \t");
+    const size_t value_begin = key_end == std::string_view::npos ? key_end : line.find_first_not_of(" \t", key_end);
+    if (key_end == 0 || value_begin == std::string_view::npos) in.fail("expected 'key value'");
+    const size_t value_end = line.find_last_not_of(" \t") + 1;
+    meta[std::string(line.substr(0, key_end))] = std::string(line.substr(value_begin, value_end - value_begin));
   }
   return meta;
 }
 
-int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key,
-                 const std::string& path) {
+int64_t meta_int(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
   const auto it = meta.find(key);
   if (it == meta.end()) throw Error(fmt::format("{}: missing key '{}'", path, key));
   try {
@@ -79,8 +82,7 @@ Dataset load_plain(const std::string& dir) {
   const int64_t max_label = labels.empty() ? -1 : *std::max_element(labels.begin(), labels.end());
   d.num_classes = meta.count("num_classes") ? meta_int(meta, "num_classes", meta_path) : max_label + 1;
   if (max_label >= d.num_classes) {
-    throw Error(fmt::format("{}: labels.txt has class {} but num_classes is {}", meta_path, max_label,
-                            d.num_classes));
+    throw Error(fmt::format("{}: labels.txt has class {} but num_classes is {}", meta_path, max_label, d.num_classes));
   }
   d.labels = at::from_blob(labels.data(), {n}, at::kLong).clone();
 
@@ -153,8 +155,8 @@ void save_plain(const Dataset& d, const std::string& dir) {
     const int64_t* y = d.labels.data_ptr<int64_t>();
     for (int64_t v = 0; v < n; ++v) out.print("{}\n", y[v]);
   }
-  for (const auto& [mask, name] : {std::pair{&d.train_mask, "train.txt"}, {&d.val_mask, "val.txt"},
-                                   {&d.test_mask, "test.txt"}}) {
+  for (const auto& [mask, name] :
+       {std::pair{&d.train_mask, "train.txt"}, {&d.val_mask, "val.txt"}, {&d.test_mask, "test.txt"}}) {
     auto out = open(name);
     const bool* m = mask->data_ptr<bool>();
     for (int64_t v = 0; v < n; ++v) {

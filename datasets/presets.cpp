@@ -65,8 +65,7 @@ const std::vector<Preset>& presets() {
            .feature_snr(1.0)
            .train_fraction(0.66)
            .val_fraction(0.10)},
-      {"products-sim",
-       "ogbn-products-sized community graph: 2,449,029 nodes, 47 classes, 100 features, degree 50",
+      {"products-sim", "ogbn-products-sized community graph: 2,449,029 nodes, 47 classes, 100 features, degree 50",
        CommunityOptions()
            .name("products-sim")
            .num_nodes(2449029)
@@ -78,8 +77,7 @@ const std::vector<Preset>& presets() {
            .feature_snr(1.0)
            .train_fraction(0.08)
            .val_fraction(0.02)},
-      {"rmat", "R-MAT graph for scale: 2^20 nodes, degree 16, 16 classes, 64 features",
-       RmatOptions().name("rmat")},
+      {"rmat", "R-MAT graph for scale: 2^20 nodes, degree 16, 16 classes, 64 features", RmatOptions().name("rmat")},
   };
   return table;
 }
@@ -126,8 +124,7 @@ void apply_override(Options& o, const std::string& spec, const std::string& key,
 }
 
 // Splits "a=1,b=2" into (key, value) pairs, checking each key against `keys`.
-std::vector<std::pair<std::string, std::string>> parse_overrides(const std::string& spec,
-                                                                 const std::string& list,
+std::vector<std::pair<std::string, std::string>> parse_overrides(const std::string& spec, const std::string& list,
                                                                  const std::string& preset,
                                                                  const std::vector<std::string>& keys) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -141,8 +138,8 @@ std::vector<std::pair<std::string, std::string>> parse_overrides(const std::stri
     }
     const std::string key = item.substr(0, eq);
     if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      throw UsageError(fmt::format("preset spec '{}': unknown key '{}' for preset '{}'; valid keys: {}", spec,
-                                   key, preset, fmt::join(keys, ", ")));
+      throw UsageError(fmt::format("preset spec '{}': unknown key '{}' for preset '{}'; valid keys: {}", spec, key,
+                                   preset, fmt::join(keys, ", ")));
     }
     for (const auto& [k, v] : out) {
       if (k == key) throw UsageError(fmt::format("preset spec '{}': key '{}' given twice", spec, key));
@@ -202,8 +199,7 @@ Dataset generate_preset(const std::string& spec) {
   const std::string name = spec.substr(0, colon);
   const Preset* preset = find_preset(name);
   if (preset == nullptr) {
-    throw UsageError(
-        fmt::format("unknown preset '{}'; valid presets: {}", name, fmt::join(preset_names(), ", ")));
+    throw UsageError(fmt::format("unknown preset '{}'; valid presets: {}", name, fmt::join(preset_names(), ", ")));
   }
   const std::string list = colon == std::string::npos ? "" : spec.substr(colon + 1);
   const auto overrides = parse_overrides(spec, list, name, valid_keys(preset->options));

@@ -74,9 +74,8 @@ void check_options(const RmatOptions& o) {
 Dataset generate_rmat(const RmatOptions& o) {
   check_options(o);
   const NodeAttributeOptions attributes = attribute_options(o);
-  return make_dataset(o.name(), rmat_graph(o),
-                      uniform_labels(o.num_nodes(), o.num_classes(), attributes.seed()), o.num_classes(),
-                      attributes);
+  return make_dataset(o.name(), rmat_graph(o), uniform_labels(o.num_nodes(), o.num_classes(), attributes.seed()),
+                      o.num_classes(), attributes);
 }
 
 }  // namespace halo

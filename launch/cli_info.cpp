@@ -41,7 +41,8 @@ void dataset_info(const InfoArgs& a) {
       {"symmetric", symmetric},
       {"self_loops", d.graph.num_self_loops()},
       {"isolated_nodes", isolated},
-      {"in_degree", {{"min", n ? deg.front() : 0}, {"median", n ? deg[n / 2] : 0}, {"mean", mean}, {"max", n ? deg.back() : 0}}},
+      {"in_degree",
+       {{"min", n ? deg.front() : 0}, {"median", n ? deg[n / 2] : 0}, {"mean", mean}, {"max", n ? deg.back() : 0}}},
       {"num_features", d.num_features()},
       {"feature_density", density},
       {"num_classes", d.num_classes},
@@ -54,9 +55,10 @@ void dataset_info(const InfoArgs& a) {
                    "  in-degree: min {}, median {}, mean {:.2f}, max {}\n"
                    "  features: {} per node, {:.2f}% non-zero\n  class sizes: {}\n",
                    describe(d), d.graph.num_edges(),
-                   symmetric ? fmt::format(" ({} undirected)", d.graph.num_edges() / 2) : "", j["self_loops"].get<int64_t>(),
-                   isolated, j["in_degree"]["min"].get<int>(), j["in_degree"]["median"].get<int>(), mean,
-                   j["in_degree"]["max"].get<int>(), d.num_features(), 100 * density, fmt::join(per_class, " ")));
+                   symmetric ? fmt::format(" ({} undirected)", d.graph.num_edges() / 2) : "",
+                   j["self_loops"].get<int64_t>(), isolated, j["in_degree"]["min"].get<int>(),
+                   j["in_degree"]["median"].get<int>(), mean, j["in_degree"]["max"].get<int>(), d.num_features(),
+                   100 * density, fmt::join(per_class, " ")));
 }
 
 void partition_info(const InfoArgs& a) {
@@ -72,8 +74,7 @@ void partition_info(const InfoArgs& a) {
 void add_info_command(CLI::App& app) {
   static InfoArgs args;
   CLI::App* cmd = app.add_subcommand("info", "Print sizes and statistics of a dataset or a partition directory");
-  cmd->add_option("dataset", args.spec,
-                  "A dataset (path, preset or folder under $HALO_DATA) or a partition directory")
+  cmd->add_option("dataset", args.spec, "A dataset (path, preset or folder under $HALO_DATA) or a partition directory")
       ->required();
   cmd->add_flag("--json", args.json, "Print one JSON object");
   cmd->callback([] {

@@ -28,11 +28,11 @@ void add_partition_command(CLI::App& app) {
   cmd->add_option("-k,--parts", a.parts, "Number of parts (= MPI ranks)")->required()->check(CLI::PositiveNumber);
   cmd->add_option("-o,--output", a.output, "Partition directory to write")->required();
   cmd->add_option("--method", a.method, "metis or random (baseline)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, PartitionMethod>{{"metis", PartitionMethod::metis}, {"random", PartitionMethod::random}}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionMethod>{{"metis", PartitionMethod::metis},
+                                                                                 {"random", PartitionMethod::random}}));
   cmd->add_option("--objective", a.objective, "METIS objective: vol (communication volume) or cut (edge cut)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionObjective>{
-          {"vol", PartitionObjective::volume}, {"cut", PartitionObjective::cut}}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionObjective>{{"vol", PartitionObjective::volume},
+                                                                                    {"cut", PartitionObjective::cut}}));
   cmd->add_option("--balance", a.balance, "Balance constraints, comma-separated: nodes,edges,train")
       ->delimiter(',')
       ->check(CLI::IsMember({"nodes", "edges", "train"}));

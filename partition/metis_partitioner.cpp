@@ -13,9 +13,12 @@ namespace {
 
 const char* metis_status(int status) {
   switch (status) {
-    case METIS_ERROR_INPUT: return "invalid input";
-    case METIS_ERROR_MEMORY: return "out of memory";
-    default: return "internal error";
+    case METIS_ERROR_INPUT:
+      return "invalid input";
+    case METIS_ERROR_MEMORY:
+      return "out of memory";
+    default:
+      return "internal error";
   }
 }
 
@@ -29,8 +32,8 @@ PartitionMap partition_metis(const Dataset& d, const Graph& symmetric, const Par
   idx_t n = symmetric.num_nodes();
   if (k == 1 || n == 0) return PartitionMap(std::vector<int32_t>(n, 0), k);
   if (symmetric.num_edges() > std::numeric_limits<idx_t>::max()) {
-    throw Error(fmt::format("METIS (32-bit idx_t) cannot hold {} directed edges; use --method random",
-                            symmetric.num_edges()));
+    throw Error(
+        fmt::format("METIS (32-bit idx_t) cannot hold {} directed edges; use --method random", symmetric.num_edges()));
   }
   static_assert(sizeof(idx_t) == sizeof(int32_t), "METIS built with 32-bit idx_t expected");
   std::vector<idx_t> xadj(symmetric.offsets().begin(), symmetric.offsets().end());
@@ -59,8 +62,8 @@ PartitionMap partition_metis(const Dataset& d, const Graph& symmetric, const Par
   opts[METIS_OPTION_UFACTOR] = static_cast<idx_t>(std::lround(1000.0 * (options.imbalance() - 1.0)));
   idx_t nparts = k, objval = 0;
   std::vector<idx_t> part(n);
-  const int status = METIS_PartGraphKway(&n, &ncon, xadj.data(), adjncy, vwgt.data(), nullptr, nullptr,
-                                         &nparts, nullptr, nullptr, opts, &objval, part.data());
+  const int status = METIS_PartGraphKway(&n, &ncon, xadj.data(), adjncy, vwgt.data(), nullptr, nullptr, &nparts,
+                                         nullptr, nullptr, opts, &objval, part.data());
   if (status != METIS_OK) {
     throw Error(fmt::format("METIS k-way partitioning into {} parts failed: {}", k, metis_status(status)));
   }

@@ -66,7 +66,7 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
 
   Stopwatch partition_clock;
   const PartitionMap map = options.method() == PartitionMethod::metis ? partition_metis(d, symmetric, options)
-                                                                        : partition_random(d.num_nodes(), options);
+                                                                      : partition_random(d.num_nodes(), options);
   PartitionStats stats;
   stats.partition_seconds = partition_clock.seconds();
   stats.edge_cut = edge_cut(symmetric, map);
@@ -97,26 +97,25 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
   stats.peak_rss_bytes = peak_rss_bytes();
   progress.finish();
 
-  const nlohmann::json meta = {
-      {"format", "halo-partition"},
-      {"version", kPartitionFormatVersion},
-      {"dataset",
-       {{"name", d.name},
-        {"source", source},
-        {"num_nodes", d.num_nodes()},
-        {"num_edges", d.graph.num_edges()},
-        {"num_features", d.num_features()},
-        {"num_classes", d.num_classes}}},
-      {"options",
-       {{"num_parts", k},
-        {"method", to_string(options.method())},
-        {"objective", to_string(options.objective())},
-        {"balance", balance_json(options)},
-        {"imbalance", options.imbalance()},
-        {"seed", options.seed()}}},
-      {"part_starts", map.part_starts()},
-      {"part_files", files},
-      {"stats", stats.to_json()}};
+  const nlohmann::json meta = {{"format", "halo-partition"},
+                               {"version", kPartitionFormatVersion},
+                               {"dataset",
+                                {{"name", d.name},
+                                 {"source", source},
+                                 {"num_nodes", d.num_nodes()},
+                                 {"num_edges", d.graph.num_edges()},
+                                 {"num_features", d.num_features()},
+                                 {"num_classes", d.num_classes}}},
+                               {"options",
+                                {{"num_parts", k},
+                                 {"method", to_string(options.method())},
+                                 {"objective", to_string(options.objective())},
+                                 {"balance", balance_json(options)},
+                                 {"imbalance", options.imbalance()},
+                                 {"seed", options.seed()}}},
+                               {"part_starts", map.part_starts()},
+                               {"part_files", files},
+                               {"stats", stats.to_json()}};
   write_text_atomically(fs::path(dir) / "meta.json", meta.dump(2) + "\n");
   return stats;
 }
@@ -151,11 +150,12 @@ PartitionMeta read_partition_meta(const std::string& dir) {
     field = "/stats";
     m.stats = PartitionStats::from_json(get("/stats"));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: {} {}", path, field.empty() ? "invalid JSON:" : "bad field '" + field + "':", e.what()));
+    throw Error(
+        fmt::format("{}: {} {}", path, field.empty() ? "invalid JSON:" : "bad field '" + field + "':", e.what()));
   }
   const auto& s = m.part_starts;
-  bool ok = m.num_parts >= 1 && s.size() == static_cast<size_t>(m.num_parts) + 1 && s.front() == 0 &&
-            s.back() == m.num_nodes;
+  bool ok =
+      m.num_parts >= 1 && s.size() == static_cast<size_t>(m.num_parts) + 1 && s.front() == 0 && s.back() == m.num_nodes;
   for (size_t i = 1; ok && i < s.size(); ++i) ok = s[i] >= s[i - 1];
   if (!ok) {
     throw Error(fmt::format("{}: part_starts must rise from 0 to num_nodes ({}) in num_parts + 1 ({}) steps", path,
@@ -174,10 +174,11 @@ Shard load_shard(const PartitionMeta& meta, int32_t part) {
   if (s.part != part || s.num_parts != meta.num_parts || s.global_begin != meta.part_starts[part] ||
       s.num_inner() != meta.part_starts[part + 1] - meta.part_starts[part] || s.num_global_nodes != meta.num_nodes ||
       (s.num_inner() > 0 && s.features.size(1) != meta.num_features)) {
-    throw Error(fmt::format("{}: shard (part {} of {}, {} inner nodes from id {}) does not match meta.json "
-                            "(part {} of {}, {} nodes from id {}); the folder mixes two partitions",
-                            path, s.part, s.num_parts, s.num_inner(), s.global_begin, part, meta.num_parts,
-                            meta.part_starts[part + 1] - meta.part_starts[part], meta.part_starts[part]));
+    throw Error(
+        fmt::format("{}: shard (part {} of {}, {} inner nodes from id {}) does not match meta.json "
+                    "(part {} of {}, {} nodes from id {}); the folder mixes two partitions",
+                    path, s.part, s.num_parts, s.num_inner(), s.global_begin, part, meta.num_parts,
+                    meta.part_starts[part + 1] - meta.part_starts[part], meta.part_starts[part]));
   }
   return s;
 }

@@ -16,7 +16,8 @@ double imbalance(const std::vector<PartStats>& parts, Field field) {
     total += field(p);
     largest = std::max(largest, field(p));
   }
-  return total == 0 ? 1.0 : static_cast<double>(largest) * static_cast<double>(parts.size()) / static_cast<double>(total);
+  return total == 0 ? 1.0
+                    : static_cast<double>(largest) * static_cast<double>(parts.size()) / static_cast<double>(total);
 }
 
 }  // namespace
@@ -43,8 +44,12 @@ void PartitionStats::summarise() {
 nlohmann::json PartitionStats::to_json() const {
   nlohmann::json per_part = nlohmann::json::array();
   for (const PartStats& p : parts) {
-    per_part.push_back({{"inner", p.inner}, {"halo", p.halo}, {"edges", p.edges},
-                        {"train", p.train}, {"val", p.val},   {"test", p.test}});
+    per_part.push_back({{"inner", p.inner},
+                        {"halo", p.halo},
+                        {"edges", p.edges},
+                        {"train", p.train},
+                        {"val", p.val},
+                        {"test", p.test}});
   }
   return {{"parts", per_part},
           {"edge_cut", edge_cut},
@@ -73,12 +78,12 @@ PartitionStats PartitionStats::from_json(const nlohmann::json& j) {
 }
 
 std::string PartitionStats::report() const {
-  std::string out = fmt::format("{:>5} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8}\n", "part", "inner", "halo",
-                                "edges", "train", "val", "test");
+  std::string out = fmt::format("{:>5} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8}\n", "part", "inner", "halo", "edges",
+                                "train", "val", "test");
   for (size_t k = 0; k < parts.size(); ++k) {
     const PartStats& p = parts[k];
-    out += fmt::format("{:>5} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8}\n", k, p.inner, p.halo, p.edges, p.train,
-                       p.val, p.test);
+    out += fmt::format("{:>5} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8}\n", k, p.inner, p.halo, p.edges, p.train, p.val,
+                       p.test);
   }
   out += fmt::format(
       "edge cut {} | communication volume {} halo rows | imbalance nodes {:.3f}, edges {:.3f}\n"

@@ -16,12 +16,12 @@ struct PartStats {
 
 struct PartitionStats {
   std::vector<PartStats> parts;
-  int64_t edge_cut = 0;     // undirected edges of the symmetrised graph joining two parts
-  int64_t comm_volume = 0;  // sum of halo sizes: rows every part receives per layer
+  int64_t edge_cut = 0;                           // undirected edges of the symmetrised graph joining two parts
+  int64_t comm_volume = 0;                        // sum of halo sizes: rows every part receives per layer
   double node_imbalance = 1, edge_imbalance = 1;  // largest part / mean part
-  double partition_seconds = 0;  // the partitioner alone
-  double total_seconds = 0;      // partitioner + shards written
-  int64_t peak_rss_bytes = 0;    // during partitioning, the loaded dataset included
+  double partition_seconds = 0;                   // the partitioner alone
+  double total_seconds = 0;                       // partitioner + shards written
+  int64_t peak_rss_bytes = 0;                     // during partitioning, the loaded dataset included
 
   // Fills the imbalance figures from `parts`.
   void summarise();

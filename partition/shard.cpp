@@ -59,8 +59,11 @@ void Shard::check(const std::string& where) const {
   check_offsets(recv_offsets, static_cast<size_t>(num_parts), recv_rows.size(), "receive offsets", where);
   check_range(send_rows, 0, ni, "send_rows", where);
   check_range(recv_rows, ni, local, "recv_rows", where);
-  for (const auto& [t, name] : {std::pair{&features, "features"}, {&labels, "labels"}, {&train_mask, "train_mask"},
-                                {&val_mask, "val_mask"}, {&test_mask, "test_mask"}}) {
+  for (const auto& [t, name] : {std::pair{&features, "features"},
+                                {&labels, "labels"},
+                                {&train_mask, "train_mask"},
+                                {&val_mask, "val_mask"},
+                                {&test_mask, "test_mask"}}) {
     if (!t->defined() || t->size(0) != ni) fail(fmt::format("{} must have {} rows", name, ni));
   }
 }

@@ -32,8 +32,8 @@ struct Shard {
 
   std::vector<int32_t> in_degree, out_degree;  // full-graph degrees of [inner | halo]
 
-  at::Tensor features;                          // [num_inner, F] float32
-  at::Tensor labels;                            // [num_inner] int64
+  at::Tensor features;                         // [num_inner, F] float32
+  at::Tensor labels;                           // [num_inner] int64
   at::Tensor train_mask, val_mask, test_mask;  // [num_inner] bool
 
   // The HaloPlan lists. Rows sent to peer j: send_rows[send_offsets[j] .. send_offsets[j+1])

@@ -73,9 +73,9 @@ Shard build_shard(const Dataset& d, const PartitionMap& map, int32_t part,
       int32_t* out = s.indices.data() + s.offsets[i];
       for (int32_t u : d.graph.in_neighbors(s.inner_original_ids[i])) {
         const int64_t nu = map.new_id(u);
-        *out++ = static_cast<int32_t>(
-            map.part_of(u) == part ? nu - s.global_begin
-                                   : ni + (std::lower_bound(halo.begin(), halo.end(), nu) - halo.begin()));
+        *out++ = static_cast<int32_t>(map.part_of(u) == part
+                                          ? nu - s.global_begin
+                                          : ni + (std::lower_bound(halo.begin(), halo.end(), nu) - halo.begin()));
       }
       std::sort(s.indices.data() + s.offsets[i], out);
     }

@@ -151,8 +151,7 @@ class BinaryCacheBad : public ::testing::Test {
 
 TEST_F(BinaryCacheBad, WrongMagic) {
   const std::string path = dir.write("cora.txt", "0 1\n1 2\n2 3\nthis is a text file, not a cache\n");
-  test::expect_error([&] { load_binary(path); },
-                     {path, "not a Halo dataset file (expected magic 'HALODSET'"});
+  test::expect_error([&] { load_binary(path); }, {path, "not a Halo dataset file (expected magic 'HALODSET'"});
 }
 
 TEST_F(BinaryCacheBad, WrongVersion) {

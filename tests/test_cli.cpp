@@ -38,8 +38,8 @@ TEST(Cli, HelpForEveryCommand) {
 TEST(Cli, UsageErrorsExitWithTwo) {
   EXPECT_EQ(halo("").code, 2);
   EXPECT_EQ(halo("frobnicate").code, 2);
-  EXPECT_EQ(halo("partition tiny -o /tmp/x").code, 2);                 // --parts missing
-  EXPECT_EQ(halo("partition tiny --parts 0 -o /tmp/x").code, 2);       // not positive
+  EXPECT_EQ(halo("partition tiny -o /tmp/x").code, 2);            // --parts missing
+  EXPECT_EQ(halo("partition tiny --parts 0 -o /tmp/x").code, 2);  // not positive
   EXPECT_EQ(halo("partition tiny --parts 2 --method best -o /tmp/x").code, 2);
   EXPECT_EQ(halo("partition tiny --parts 2 --balance speed -o /tmp/x").code, 2);
   const Outcome unknown = halo("info no-such-dataset", true);
@@ -71,7 +71,7 @@ TEST(Cli, GeneratePartitionInfoRoundTrip) {
   EXPECT_TRUE(i["symmetric"].get<bool>());
 
   const Outcome part = halo("partition " + dir.path("tiny.halo") + " --parts 3 --balance nodes,edges -o " +
-                        dir.path("parts") + " --json");
+                            dir.path("parts") + " --json");
   ASSERT_EQ(part.code, 0);
   const auto p = nlohmann::json::parse(part.out);
   EXPECT_EQ(p["parts"].size(), 3u);

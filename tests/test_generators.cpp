@@ -136,15 +136,13 @@ TEST(Generators, SameOutputOnOneAndTwoThreads) {
 }
 
 TEST(Generators, SplitFractionsNearRequested) {
-  const Dataset d =
-      generate_community(CommunityOptions().num_nodes(20000).train_fraction(0.5).val_fraction(0.3));
+  const Dataset d = generate_community(CommunityOptions().num_nodes(20000).train_fraction(0.5).val_fraction(0.3));
   const double n = static_cast<double>(d.num_nodes());
   EXPECT_NEAR(d.train_mask.sum().item<int64_t>() / n, 0.5, 0.02);
   EXPECT_NEAR(d.val_mask.sum().item<int64_t>() / n, 0.3, 0.02);
   EXPECT_NEAR(d.test_mask.sum().item<int64_t>() / n, 0.2, 0.02);
   // Disjoint and covering: every node in exactly one split.
-  const bool* masks[] = {d.train_mask.data_ptr<bool>(), d.val_mask.data_ptr<bool>(),
-                         d.test_mask.data_ptr<bool>()};
+  const bool* masks[] = {d.train_mask.data_ptr<bool>(), d.val_mask.data_ptr<bool>(), d.test_mask.data_ptr<bool>()};
   for (int64_t v = 0; v < d.num_nodes(); ++v) ASSERT_EQ(masks[0][v] + masks[1][v] + masks[2][v], 1) << v;
 }
 
@@ -168,8 +166,7 @@ TEST(Generators, CentroidsLieSnrNoiseDeviationsApart) {
 TEST(CommunityGenerator, SymmetricSimpleGraphWithRequestedDegree) {
   for (const double degree : {4.0, 12.0, 30.0}) {
     for (const double gamma : {0.0, 2.5}) {
-      const Dataset d =
-          generate_community(CommunityOptions(kPowerLaw).average_degree(degree).degree_exponent(gamma));
+      const Dataset d = generate_community(CommunityOptions(kPowerLaw).average_degree(degree).degree_exponent(gamma));
       expect_well_formed(d);
       EXPECT_NEAR(average_degree(d), degree, 0.1 * degree) << "degree " << degree << ", exponent " << gamma;
     }
@@ -217,21 +214,18 @@ TEST(RmatGenerator, SkewedSymmetricGraphOnAnyNodeCount) {
 TEST(Generators, RefuseBadOptions) {
   test::expect_error([] { generate_community(CommunityOptions().homophily(1.5)); },
                      {"community options", "homophily", "[0, 1]", "1.5"});
-  test::expect_error([] { generate_community(CommunityOptions().degree_exponent(0.5)); },
-                     {"degree_exponent", "0.5"});
+  test::expect_error([] { generate_community(CommunityOptions().degree_exponent(0.5)); }, {"degree_exponent", "0.5"});
   test::expect_error([] { generate_community(CommunityOptions().num_nodes(10).average_degree(10)); },
                      {"average_degree", "[0, num_nodes - 1 = 9]"});
   test::expect_error([] { generate_community(CommunityOptions().train_fraction(0.9).val_fraction(0.2)); },
                      {"train_fraction + val_fraction", "at most 1"});
-  test::expect_error([] { generate_rmat(RmatOptions().a(0.6).b(0.3).c(0.3)); },
-                     {"rmat options", "a + b + c"});
+  test::expect_error([] { generate_rmat(RmatOptions().a(0.6).b(0.3).c(0.3)); }, {"rmat options", "a + b + c"});
   test::expect_error([] { generate_rmat(RmatOptions().num_features(0)); }, {"num_features", "got 0"});
   EXPECT_THROW(generate_community(CommunityOptions().num_classes(0)), UsageError);
 }
 
 TEST(Presets, NamesAndSpecs) {
-  EXPECT_EQ(preset_names(),
-            (std::vector<std::string>{"tiny", "community", "reddit-sim", "products-sim", "rmat"}));
+  EXPECT_EQ(preset_names(), (std::vector<std::string>{"tiny", "community", "reddit-sim", "products-sim", "rmat"}));
   EXPECT_TRUE(is_preset("tiny"));
   EXPECT_TRUE(is_preset("reddit-sim:degree=20"));
   EXPECT_FALSE(is_preset("reddit"));
@@ -245,8 +239,7 @@ TEST(Presets, NamesAndSpecs) {
 }
 
 TEST(Presets, OverridesApply) {
-  const Dataset d =
-      generate_preset("tiny:nodes=1000,classes=3,features=7,degree=5,homophily=0.5,snr=2,seed=9");
+  const Dataset d = generate_preset("tiny:nodes=1000,classes=3,features=7,degree=5,homophily=0.5,snr=2,seed=9");
   EXPECT_EQ(d.name, "tiny:nodes=1000,classes=3,features=7,degree=5,homophily=0.5,snr=2,seed=9");
   EXPECT_EQ(d.num_nodes(), 1000);
   EXPECT_EQ(d.num_classes, 3);

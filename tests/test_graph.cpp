@@ -69,10 +69,12 @@ TEST(Graph, EmptyAndIsolated) {
 }
 
 TEST(Graph, RefusesBadInput) {
-  test::expect_error([] { Graph::from_edges(EdgeList{3, {0, 5}, {1, 1}}); },
-                     {"edge 1", "5 -> 1", "outside [0, 3)"});
-  test::expect_error([] { Graph::from_edges(EdgeList{int64_t{1} << 31, {}, {}}); },
-                     {"2147483648 nodes", "32-bit node ids"});
+  test::expect_error([] { Graph::from_edges(EdgeList{3, {0, 5}, {1, 1}}); }, {"edge 1", "5 -> 1", "outside [0, 3)"});
+  test::expect_error(
+      [] {
+        Graph::from_edges(EdgeList{int64_t{1} << 31, {}, {}});
+      },
+      {"2147483648 nodes", "32-bit node ids"});
   test::expect_error([] { Graph({0, 2, 1}, {0, 1}); }, {"last offset 1"});
   test::expect_error([] { Graph({0, 2, 2}, {1, 0}); }, {"row 0 is not sorted"});
   test::expect_error([] { Graph({0, 1, 2}, {0, 9}); }, {"row 1 has source 9"});

@@ -64,8 +64,7 @@ class OgbFixture : public ::testing::Test {
     write(file, text);
     expect_failure(file, location, parts);
   }
-  void expect_failure(const std::string& file, const std::string& location,
-                      std::initializer_list<std::string> parts) {
+  void expect_failure(const std::string& file, const std::string& location, std::initializer_list<std::string> parts) {
     test::expect_error([&] { load_ogb(root()); }, {path(file) + location});
     if (parts.size() != 0) test::expect_error([&] { load_ogb(root()); }, parts);
   }
@@ -119,8 +118,7 @@ TEST_F(OgbFixture, PicksNamedSplit) {
   EXPECT_EQ(mask(d.train_mask), (std::vector<bool>{0, 0, 0, 0, 0, 1}));
   EXPECT_EQ(mask(d.val_mask), (std::vector<bool>{1, 1, 0, 0, 0, 0}));
   EXPECT_EQ(mask(d.test_mask), (std::vector<bool>{0, 0, 0, 1, 0, 0}));
-  EXPECT_EQ(mask(load_ogb(root(), OgbOptions().split("time")).train_mask),
-            (std::vector<bool>{1, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(mask(load_ogb(root(), OgbOptions().split("time")).train_mask), (std::vector<bool>{1, 1, 0, 0, 0, 0}));
 }
 
 TEST_F(OgbFixture, SeveralSplitsNeedAName) {
@@ -162,19 +160,16 @@ TEST_F(OgbFixture, BadNodeCount) {
   expect("raw/num-node-list.csv.gz", "six\n", ":1", {"expected an integer node count"});
 }
 TEST_F(OgbFixture, NodeCountBeyond32Bits) {
-  expect("raw/num-node-list.csv.gz", "3000000000\n", ":1",
-         {"3000000000 nodes do not fit Halo's 32-bit node ids"});
+  expect("raw/num-node-list.csv.gz", "3000000000\n", ":1", {"3000000000 nodes do not fit Halo's 32-bit node ids"});
 }
 TEST_F(OgbFixture, EmptyNodeCount) {
-  expect("raw/num-node-list.csv.gz", "", ":1",
-         {"expected one line with the node count", "ends after 0 lines"});
+  expect("raw/num-node-list.csv.gz", "", ":1", {"expected one line with the node count", "ends after 0 lines"});
 }
 TEST_F(OgbFixture, SourceIdOutOfRange) {
   expect("raw/edge.csv.gz", "0,1\n6,2\n", ":2", {"source node id 6 in column 1 is out of range [0, 6)"});
 }
 TEST_F(OgbFixture, DestinationIdOutOfRange) {
-  expect("raw/edge.csv.gz", "0,1\n1,-1\n", ":2",
-         {"destination node id -1 in column 2 is out of range [0, 6)"});
+  expect("raw/edge.csv.gz", "0,1\n1,-1\n", ":2", {"destination node id -1 in column 2 is out of range [0, 6)"});
 }
 TEST_F(OgbFixture, SplitIdOutOfRange) {
   expect("split/time/test.csv.gz", "5\n9\n", ":2", {"node id 9 in column 1 is out of range [0, 6)"});
@@ -193,16 +188,13 @@ TEST_F(OgbFixture, FewerFeatureRowsThanNodes) {
 }
 TEST_F(OgbFixture, MoreLabelRowsThanNodes) {
   expect("raw/node-label.csv.gz", "0\n0\n0\n0\n0\n0\n0\n", ":7",
-         {"expected 6 rows, one per node (the node count in " + path("raw/num-node-list.csv.gz") +
-          "), found more"});
+         {"expected 6 rows, one per node (the node count in " + path("raw/num-node-list.csv.gz") + "), found more"});
 }
 TEST_F(OgbFixture, EdgeCountMismatch) {
   expect("raw/num-edge-list.csv.gz", "8\n", "",
          {path("raw/edge.csv.gz") + ":8",
-          "expected 8 edges (the edge count in " + path("raw/num-edge-list.csv.gz") + ")",
-          "ends after 7 lines"});
-  expect("raw/num-edge-list.csv.gz", "6\n", "",
-         {path("raw/edge.csv.gz") + ":7", "expected 6 edges", "found more"});
+          "expected 8 edges (the edge count in " + path("raw/num-edge-list.csv.gz") + ")", "ends after 7 lines"});
+  expect("raw/num-edge-list.csv.gz", "6\n", "", {path("raw/edge.csv.gz") + ":7", "expected 6 edges", "found more"});
 }
 TEST_F(OgbFixture, UnlabelledNodeInSplit) {
   expect("split/time/train.csv.gz", "0\n4\n", ":2", {"node 4 is in the train split but has no label"});

@@ -78,7 +78,8 @@ void check_partition(const Dataset& d, const std::string& dir, int32_t k) {
     for (int32_t j = 0; j < k; ++j) {
       const Shard& peer = shards[j];
       std::vector<int32_t> sent, expected;
-      for (int64_t p = s.send_offsets[j]; p < s.send_offsets[j + 1]; ++p) sent.push_back(static_cast<int32_t>(begin + s.send_rows[p]));
+      for (int64_t p = s.send_offsets[j]; p < s.send_offsets[j + 1]; ++p)
+        sent.push_back(static_cast<int32_t>(begin + s.send_rows[p]));
       for (int64_t p = peer.recv_offsets[s.part]; p < peer.recv_offsets[s.part + 1]; ++p) {
         const int64_t h = peer.recv_rows[p] - peer.num_inner();
         ASSERT_EQ(peer.halo_owner[h], s.part);
@@ -152,7 +153,8 @@ TEST(Partition, MetisCutsFarLessThanRandom) {
   const Dataset& d = cached("cora");
   test::TempDir dir;
   const auto metis = write_partition(d, PartitionOptions().num_parts(4), dir.path("m"), "cora");
-  const auto random = write_partition(d, PartitionOptions().num_parts(4).method(PartitionMethod::random), dir.path("r"), "cora");
+  const auto random =
+      write_partition(d, PartitionOptions().num_parts(4).method(PartitionMethod::random), dir.path("r"), "cora");
   EXPECT_LT(metis.comm_volume * 3, random.comm_volume);
   EXPECT_LE(metis.node_imbalance, 1.031);
   EXPECT_LE(random.node_imbalance, 1.002);
@@ -169,8 +171,7 @@ TEST(Partition, MultiConstraintBalance) {
   for (const PartStats& p : stats.parts) most = std::max(most, p.train);
   EXPECT_LE(most, 140 / 4 * 1.2);
   check_partition(d, dir.path("p"), 4);
-  EXPECT_EQ(read_partition_meta(dir.path("p")).json["options"]["balance"],
-            nlohmann::json({"nodes", "edges", "train"}));
+  EXPECT_EQ(read_partition_meta(dir.path("p")).json["options"]["balance"], nlohmann::json({"nodes", "edges", "train"}));
 }
 
 TEST(Partition, SinglePartHasNoHalo) {

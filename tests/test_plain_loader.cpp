@@ -31,6 +31,25 @@ TEST(PlainLoader, LoadsPubMedGraph) {
   EXPECT_EQ(d.num_classes, 3);
 }
 
+// Every shipped dataset loads and matches the counts its converter wrote in meta.txt.
+TEST(PlainLoader, LoadsEveryShippedDatasetAsItsMetaSays) {
+  struct Expect {
+    const char* name;
+    int64_t nodes, directed_edges, features, classes, train, val, test;
+  };
+  for (const Expect& e : {Expect{"coauthor-cs", 18333, 163788, 6805, 15, 300, 450, 17583},
+                          Expect{"amazon-photo", 7650, 238162, 745, 8, 160, 240, 7087}}) {
+    const Dataset d = load_plain(test::dataset_dir(e.name));
+    EXPECT_EQ(d.num_nodes(), e.nodes) << e.name;
+    EXPECT_EQ(d.graph.num_edges(), e.directed_edges) << e.name;
+    EXPECT_EQ(d.num_features(), e.features) << e.name;
+    EXPECT_EQ(d.num_classes, e.classes) << e.name;
+    EXPECT_EQ(d.train_mask.sum().item<int64_t>(), e.train) << e.name;
+    EXPECT_EQ(d.val_mask.sum().item<int64_t>(), e.val) << e.name;
+    EXPECT_EQ(d.test_mask.sum().item<int64_t>(), e.test) << e.name;
+  }
+}
+
 class BadPlain : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,7 +78,9 @@ TEST_F(BadPlain, BadNumber) { expect("edges.txt", "0 1\n1 x2\n", {"edges.txt:2",
 TEST_F(BadPlain, IdOutOfRange) {
   expect("edges.txt", "0 1\n1 3\n", {"edges.txt:2", "destination node id 3", "out of range [0, 3)"});
 }
-TEST_F(BadPlain, WrongColumnCount) { expect("edges.txt", "0 1 2\n", {"edges.txt:1", "expected 2 columns (src dst), found 3"}); }
+TEST_F(BadPlain, WrongColumnCount) {
+  expect("edges.txt", "0 1 2\n", {"edges.txt:1", "expected 2 columns (src dst), found 3"});
+}
 TEST_F(BadPlain, FeatureIndexOutOfRange) {
   expect("features.txt", "0 2 1\n", {"features.txt:1", "feature index 2", "[0, 2)"});
 }
@@ -67,13 +88,22 @@ TEST_F(BadPlain, BadFeatureValue) { expect("features.txt", "0 1 nan\n", {"featur
 TEST_F(BadPlain, NodeCountMismatch) {
   expect("meta.txt", "num_nodes 4\nnum_features 2\n", {"meta.txt", "num_nodes is 4 but labels.txt has 3 lines"});
 }
-TEST_F(BadPlain, LabelBeyondClasses) { expect("labels.txt", "0\n1\n2\n", {"labels.txt has class 2 but num_classes is 2"}); }
+TEST_F(BadPlain, LabelBeyondClasses) {
+  expect("labels.txt", "0\n1\n2\n", {"labels.txt has class 2 but num_classes is 2"});
+}
 TEST_F(BadPlain, SplitIdOutOfRange) { expect("test.txt", "2\n7\n", {"test.txt:2", "node id 7"}); }
 TEST_F(BadPlain, MissingFile) {
   std::filesystem::remove(dir.path("labels.txt"));
   test::expect_error([&] { load_plain(dir.path()); }, {"cannot open", "labels.txt"});
 }
 TEST_F(BadPlain, MissingMetaKey) { expect("meta.txt", "name x\n", {"meta.txt", "missing key 'num_features'"}); }
+TEST_F(BadPlain, MetaLineWithoutValue) {
+  expect("meta.txt", "num_features 2\nlonely\n", {"meta.txt:2", "expected 'key value'"});
+}
+TEST_F(BadPlain, MetaValuesMayHoldSpaces) {
+  dir.write("meta.txt", "name two words\nnum_features 2\nraw_values 1.0 2.0 3.0\n");
+  EXPECT_EQ(load_plain(dir.path()).name, "two words");
+}
 
 TEST(PlainLoader, SaveRoundTrip) {
   const Dataset d = load_plain(test::dataset_dir("cora"));
