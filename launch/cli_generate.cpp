@@ -23,7 +23,8 @@ void add_write_options(CLI::App* cmd, WriteArgs& a, const std::string& spec_help
   cmd->add_option("-o,--output", a.output, "Output: a binary cache file, or a folder with --format plain")->required();
   cmd->add_option("--format", a.format, "binary (fast reload) or plain (the text layout of shared/datasets)")
       ->transform(CLI::CheckedTransformer(
-          std::map<std::string, DatasetFormat>{{"binary", DatasetFormat::binary}, {"plain", DatasetFormat::plain}}));
+          std::map<std::string, DatasetFormat>{{"binary", DatasetFormat::binary}, {"plain", DatasetFormat::plain}}))
+      ->option_text("binary|plain");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
 }
 
@@ -48,13 +49,11 @@ void run_write(const WriteArgs& a) {
 
 void add_generate_commands(CLI::App& app) {
   static WriteArgs generate, convert;
-  std::string presets;
-  for (const std::string& p : preset_names()) presets += (presets.empty() ? "" : ", ") + p;
   CLI::App* gen = app.add_subcommand("generate", "Generate a synthetic graph from a preset and write it");
   add_write_options(gen, generate,
-                    "Preset (" + presets +
-                        "), optionally with overrides: NAME:key=value,... (keys: nodes, scale, degree, classes, "
-                        "features, homophily, snr, seed)");
+                    "Preset, optionally with overrides: NAME:key=value,... (keys: nodes, scale, degree, classes, "
+                    "features, homophily, snr, seed)");
+  gen->footer("Presets:\n" + describe_presets());
   gen->callback([] {
     if (!is_preset(generate.spec)) throw CLI::ValidationError("dataset", "'" + generate.spec + "' is not a preset");
     run_write(generate);

@@ -29,10 +29,12 @@ void add_partition_command(CLI::App& app) {
   cmd->add_option("-o,--output", a.output, "Partition directory to write")->required();
   cmd->add_option("--method", a.method, "metis or random (baseline)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionMethod>{{"metis", PartitionMethod::metis},
-                                                                                 {"random", PartitionMethod::random}}));
+                                                                                 {"random", PartitionMethod::random}}))
+      ->option_text("metis|random");
   cmd->add_option("--objective", a.objective, "METIS objective: vol (communication volume) or cut (edge cut)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionObjective>{{"vol", PartitionObjective::volume},
-                                                                                    {"cut", PartitionObjective::cut}}));
+                                                                                    {"cut", PartitionObjective::cut}}))
+      ->option_text("vol|cut");
   cmd->add_option("--balance", a.balance, "Balance constraints, comma-separated: nodes,edges,train")
       ->delimiter(',')
       ->check(CLI::IsMember({"nodes", "edges", "train"}));
