@@ -37,6 +37,11 @@ at::Tensor mask_from_ids(const std::vector<int64_t>& ids, int64_t n) {
   return mask;
 }
 
+at::Tensor row_normalized(const at::Tensor& features) {
+  const at::Tensor sums = features.sum(1, /*keepdim=*/true);
+  return features.div(at::where(sums.eq(0), at::ones_like(sums), sums));
+}
+
 std::string describe(const Dataset& d) {
   return fmt::format("{}: {} nodes, {} edges, {} features, {} classes, split {}/{}/{}", d.name, d.num_nodes(),
                      d.graph.num_edges(), d.num_features(), d.num_classes, d.train_mask.sum().item<int64_t>(),

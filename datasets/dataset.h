@@ -29,6 +29,9 @@ struct Dataset {
 // Boolean mask of length n with `ids` set.
 at::Tensor mask_from_ids(const std::vector<int64_t>& ids, int64_t n);
 
+// Rows scaled to sum to 1 (Kipf & Welling's preprocessing); all-zero rows stay zero.
+at::Tensor row_normalized(const at::Tensor& features);
+
 // One-line summary: name, sizes and split.
 std::string describe(const Dataset& d);
 

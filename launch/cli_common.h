@@ -23,5 +23,6 @@ inline void emit(bool as_json, const nlohmann::json& json, const std::string& te
 void add_generate_commands(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_partition_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace halo::cli

@@ -9,3 +9,4 @@ scripts/setup.sh
 out=${HALO_DEMO_DIR:-build/demo}
 mkdir -p "$out"
 build/launch/halo partition community --parts "$ranks" -o "$out/parts"
+build/launch/halo train community --model gcn --hidden 64 --epochs 100 --metrics "$out/metrics.jsonl"

@@ -1,0 +1,48 @@
+#include "gcn/gcn_conv.h"
+
+#include <ATen/Functions.h>
+#include <fmt/format.h>
+#include <torch/nn/init.h>
+
+#include "core/error.h"
+
+namespace halo {
+
+GCNConvImpl::GCNConvImpl(const GCNConvOptions& o) : options(o) {
+  weight = register_parameter("weight", torch::empty({o.in_features(), o.out_features()}));
+  if (o.bias()) bias = register_parameter("bias", torch::empty({o.out_features()}));
+  reset_parameters();
+}
+
+void GCNConvImpl::reset_parameters() {
+  torch::nn::init::xavier_uniform_(weight);
+  if (bias.defined()) torch::nn::init::zeros_(bias);
+}
+
+at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
+  if (x.dim() != 2 || x.size(0) != block.num_cols() || x.size(1) != options.in_features()) {
+    throw Error(fmt::format("GCNConv: input must be [{}, {}], got {}", block.num_cols(), options.in_features(),
+                            fmt::join(x.sizes(), "x")));
+  }
+  // D^-1/2 (A + I) D^-1/2 with D = full-graph in-degree + 1 (the self-loop).
+  const at::Tensor norm = (block.in_degree() + 1).rsqrt().to(x.scalar_type());
+  AggregateOptions agg;
+  agg.row_scale = norm.narrow(0, 0, block.num_rows());
+  agg.col_scale = norm;
+  // Aggregate at the narrower width: transform first when the layer shrinks the features.
+  if (options.out_features() < options.in_features()) {
+    agg.bias = bias;
+    agg.relu = relu_;
+    return aggregate(block, Loops::with, x.matmul(weight), agg);
+  }
+  const at::Tensor a = aggregate(block, Loops::with, x, agg);
+  at::Tensor y = bias.defined() ? at::addmm(bias, a, weight) : a.matmul(weight);
+  return relu_ ? y.relu_() : y;
+}
+
+void GCNConvImpl::pretty_print(std::ostream& stream) const {
+  stream << "halo::GCNConv(" << options.in_features() << ", " << options.out_features()
+         << ", bias=" << (options.bias() ? "true" : "false") << ")";
+}
+
+}  // namespace halo

@@ -1,0 +1,47 @@
+#pragma once
+// GraphLayer: Halo's public layer API. A layer is a LibTorch module that maps the features of
+// a Block's columns [inner | halo] to its rows. Like PyG's MessagePassing, a layer writes only
+// its maths -- graph_ops (aggregate, weighted_aggregate, edge_softmax, ...) plus ordinary
+// LibTorch ops -- and never sees MPI: the Model exchanges halo rows between layers.
+//
+// A new layer follows the LibTorch pattern (torch/nn/modules/linear.h): an options struct
+// with TORCH_ARG, an Impl deriving from GraphLayerImpl, and TORCH_MODULE(Name) for the holder.
+// See examples/custom_layer for a GIN layer written outside Halo.
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "gcn/graph_ops.h"
+#include "sampling/block.h"
+
+namespace halo {
+
+class GraphLayerImpl : public torch::nn::Module {
+ public:
+  // x: [block.num_cols(), in_features] -> [block.num_rows(), out_features()].
+  virtual at::Tensor forward(const Block& block, const at::Tensor& x) = 0;
+  virtual int64_t out_features() const = 0;
+  // Re-draws the parameters (from the global LibTorch generator).
+  virtual void reset_parameters() = 0;
+  // Asks the layer to apply ReLU to its output itself, where it can fuse it with its last
+  // pass over memory. Layers that cannot fuse keep the default, and the Model applies it.
+  virtual bool fuse_relu() { return false; }
+
+  // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw
+  // their randomness from it with keyed_dropout / keyed_edge_dropout, so any split of the graph
+  // draws the same numbers; is_training() says whether to draw at all.
+  void set_random_key(uint64_t key) { random_key_ = key; }
+  uint64_t random_key() const { return random_key_; }
+
+ private:
+  uint64_t random_key_ = 0;
+};
+
+TORCH_MODULE(GraphLayer);
+
+// Any layer's holder (GCNConv, or a user's TORCH_MODULE) as a GraphLayer, e.g. to build a Model.
+template <class Holder>
+GraphLayer as_graph_layer(const Holder& layer) {
+  return GraphLayer(std::static_pointer_cast<GraphLayerImpl>(layer.ptr()));
+}
+
+}  // namespace halo

@@ -1,0 +1,378 @@
+#include "gcn/graph_ops.h"
+
+#include <ATen/Dispatch.h>
+#include <fmt/format.h>
+#include <torch/autograd.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "gcn/kernels/edge_add.h"
+#include "gcn/kernels/edge_softmax.h"
+#include "gcn/kernels/keyed_dropout.h"
+#include "gcn/kernels/sddmm.h"
+#include "gcn/kernels/spmm.h"
+
+namespace halo {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// ---- checks -------------------------------------------------------------------------------
+
+std::string shape_text(at::IntArrayRef sizes) {
+  std::vector<std::string> parts;
+  for (int64_t s : sizes) parts.push_back(s < 0 ? "*" : std::to_string(s));
+  return fmt::format("[{}]", fmt::join(parts, ", "));
+}
+
+// `t` must be a defined float32/float64 CPU tensor with the shape `expected` (-1: any size).
+void check_tensor(const char* op, const char* name, const at::Tensor& t, std::vector<int64_t> expected) {
+  if (!t.defined()) throw Error(fmt::format("{}: {} is undefined", op, name));
+  if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble) {
+    throw Error(
+        fmt::format("{}: {} has dtype {}, expected float32 or float64", op, name, c10::toString(t.scalar_type())));
+  }
+  if (!t.device().is_cpu()) throw Error(fmt::format("{}: {} is on {}, expected the CPU", op, name, t.device().str()));
+  bool match = t.dim() == static_cast<int64_t>(expected.size());
+  for (size_t i = 0; match && i < expected.size(); ++i) match = expected[i] < 0 || expected[i] == t.size(i);
+  if (!match) {
+    throw Error(fmt::format("{}: {} has shape {}, expected {}", op, name, shape_text(t.sizes()), shape_text(expected)));
+  }
+}
+
+void check_same_dtype(const char* op, const char* name, const at::Tensor& t, const at::Tensor& x) {
+  if (t.scalar_type() != x.scalar_type()) {
+    throw Error(fmt::format("{}: {} has dtype {} but x has {}", op, name, c10::toString(t.scalar_type()),
+                            c10::toString(x.scalar_type())));
+  }
+}
+
+void check_probability(const char* op, double p) {
+  if (!(p >= 0 && p <= 1)) throw Error(fmt::format("{}: p = {} is outside [0, 1]", op, p));
+}
+
+// ---- the adjacency of an op ---------------------------------------------------------------
+
+const Csr& adjacency(const Block& block, Loops loops) {
+  const Csr& a = loops == Loops::with ? block.with_self_loops() : block.adjacency();
+  // Entries are numbered in CSR order; a transpose's edge_ids must name exactly those entries.
+  if (!a.edge_ids.empty()) throw Error("graph ops: the Block's adjacency carries edge_ids; expected none");
+  return a;
+}
+const Csr& adjacency_t(const Block& block, Loops loops) {
+  return loops == Loops::with ? block.with_self_loops_t() : block.adjacency_t();
+}
+
+// The Block outlives the autograd graph built on it (graph_ops.h): a Trainer keeps the epoch's
+// Block until the backward pass is done. saved_data holds IValues only, so the Block travels as
+// its address; nothing is copied, and the transposes it builds lazily are kept for the next call.
+void save_block(AutogradContext* ctx, const Block* block, int64_t loops) {
+  ctx->saved_data["block"] = reinterpret_cast<int64_t>(block);
+  ctx->saved_data["loops"] = loops;
+}
+const Block& saved_block(AutogradContext* ctx) {
+  return *reinterpret_cast<const Block*>(ctx->saved_data["block"].toInt());
+}
+Loops saved_loops(AutogradContext* ctx) { return static_cast<Loops>(ctx->saved_data["loops"].toInt()); }
+
+template <class T>
+const T* data_or_null(const at::Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// ---- aggregate ----------------------------------------------------------------------------
+
+at::Tensor run_spmm(const Csr& a, const at::Tensor& x, int64_t heads, const at::Tensor& w, const at::Tensor& r,
+                    const at::Tensor& c, const at::Tensor& bias, bool relu) {
+  const int64_t width = heads == 0 ? 0 : x.numel() / std::max<int64_t>(x.size(0), 1) / heads;
+  std::vector<int64_t> sizes = x.sizes().vec();
+  sizes[0] = a.rows();
+  at::Tensor y = at::empty(sizes, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "spmm", [&] {
+    kernels::SpmmArgs<scalar_t> args;
+    args.a = a.view();
+    args.heads = heads;
+    args.width = width;
+    args.x = x.data_ptr<scalar_t>();
+    args.w = data_or_null<scalar_t>(w);
+    args.row_scale = data_or_null<scalar_t>(r);
+    args.col_scale = data_or_null<scalar_t>(c);
+    args.bias = data_or_null<scalar_t>(bias);
+    args.relu = relu;
+    args.y = y.data_ptr<scalar_t>();
+    kernels::spmm(args);
+  });
+  return y;
+}
+
+// Optional tensors travel as c10::optional: LibTorch 1.13 refuses an undefined at::Tensor as an
+// input of a custom Function, and an empty optional is not an input at all.
+using Optional = c10::optional<at::Tensor>;
+
+at::Tensor or_undefined(const Optional& t) { return t.has_value() ? *t : at::Tensor(); }
+
+struct AggregateFunction : torch::autograd::Function<AggregateFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const Optional& bias, const Optional& r,
+                            const Optional& c, const Block* block, int64_t loops, bool relu) {
+    at::Tensor y = run_spmm(adjacency(*block, static_cast<Loops>(loops)), x, 1, {}, or_undefined(r), or_undefined(c),
+                            or_undefined(bias), relu);
+    save_block(ctx, block, loops);
+    ctx->saved_data["relu"] = relu;
+    ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
+    ctx->save_for_backward({or_undefined(r), or_undefined(c), relu ? y : at::Tensor()});
+    return y;
+  }
+
+  // With g = dy * (y > 0) under relu: dx = A^T-aggregate of g with r and c exchanged, db = sum_v g[v].
+  // (r and c are constants: no gradient.)
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    at::Tensor g = grads[0].contiguous();
+    if (ctx->saved_data["relu"].toBool()) g = at::threshold_backward(g, saved[2], 0);
+    at::Tensor dx, dbias;
+    if (ctx->needs_input_grad(0)) {
+      dx = run_spmm(adjacency_t(saved_block(ctx), saved_loops(ctx)), g, 1, {}, saved[1], saved[0], {}, false);
+    }
+    // needs_input_grad counts tensor inputs only: the bias is the second when present.
+    if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(1)) dbias = g.sum(0);
+    return {dx, dbias, {}, {}, {}, {}, {}};
+  }
+};
+
+// ---- weighted_aggregate -------------------------------------------------------------------
+
+struct WeightedAggregateFunction : torch::autograd::Function<WeightedAggregateFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& w, const at::Tensor& x, const Block* block,
+                            int64_t loops) {
+    save_block(ctx, block, loops);
+    ctx->save_for_backward({w, x});
+    return run_spmm(adjacency(*block, static_cast<Loops>(loops)), x, w.size(1), w, {}, {}, {}, false);
+  }
+
+  // dx[u, h] = sum_{e=(u->v)} w[e, h] dy[v, h] (SpMM on A^T); dw[e, h] = <dy[v, h], x[u, h]> (SDDMM).
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &w = saved[0], &x = saved[1];
+    const at::Tensor dy = grads[0].contiguous();
+    const Block& block = saved_block(ctx);
+    const Loops loops = saved_loops(ctx);
+    at::Tensor dw, dx;
+    if (ctx->needs_input_grad(1)) dx = run_spmm(adjacency_t(block, loops), dy, w.size(1), w, {}, {}, {}, false);
+    if (ctx->needs_input_grad(0)) {
+      dw = at::empty_like(w);
+      AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sddmm", [&] {
+        kernels::SddmmArgs<scalar_t> args;
+        args.a = adjacency(block, loops).view();
+        args.heads = x.size(1);
+        args.width = x.size(2);
+        args.dy = dy.data_ptr<scalar_t>();
+        args.x = x.data_ptr<scalar_t>();
+        args.dw = dw.data_ptr<scalar_t>();
+        kernels::sddmm(args);
+      });
+    }
+    return {dw, dx, {}, {}};
+  }
+};
+
+// ---- edge_add -----------------------------------------------------------------------------
+
+// out[v, h] = sum over row v of `a` of s[edge_id(k), h].
+at::Tensor row_sums(const Csr& a, const at::Tensor& s) {
+  at::Tensor out = at::empty({a.rows(), s.size(1)}, s.options());
+  AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "edge_row_sum", [&] {
+    kernels::edge_row_sum(a.view(), s.size(1), s.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
+  });
+  return out;
+}
+
+struct EdgeAddFunction : torch::autograd::Function<EdgeAddFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& d, const at::Tensor& s_src, const Block* block,
+                            int64_t loops) {
+    save_block(ctx, block, loops);
+    const Csr& a = adjacency(*block, static_cast<Loops>(loops));
+    at::Tensor s = at::empty({a.nnz(), d.size(1)}, d.options());
+    AT_DISPATCH_FLOATING_TYPES(d.scalar_type(), "edge_add", [&] {
+      kernels::edge_add(a.view(), d.size(1), d.data_ptr<scalar_t>(), s_src.data_ptr<scalar_t>(),
+                        s.data_ptr<scalar_t>());
+    });
+    return s;
+  }
+
+  // dd = row sums of ds over A; ds_src = row sums over A^T (column sums of A, no atomics).
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor ds = grads[0].contiguous();
+    const Block& block = saved_block(ctx);
+    const Loops loops = saved_loops(ctx);
+    at::Tensor dd, ds_src;
+    if (ctx->needs_input_grad(0)) dd = row_sums(adjacency(block, loops), ds);
+    if (ctx->needs_input_grad(1)) ds_src = row_sums(adjacency_t(block, loops), ds);
+    return {dd, ds_src, {}, {}};
+  }
+};
+
+// ---- edge_softmax -------------------------------------------------------------------------
+
+struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& scores, const Block* block, int64_t loops) {
+    save_block(ctx, block, loops);
+    at::Tensor p = at::empty_like(scores);
+    AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "edge_softmax", [&] {
+      kernels::edge_softmax(adjacency(*block, static_cast<Loops>(loops)).view(), scores.size(1),
+                            scores.data_ptr<scalar_t>(), p.data_ptr<scalar_t>());
+    });
+    ctx->save_for_backward({p});
+    return p;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor p = ctx->get_saved_variables()[0];
+    const at::Tensor dp = grads[0].contiguous();
+    at::Tensor ds = at::empty_like(p);
+    AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "edge_softmax_backward", [&] {
+      kernels::edge_softmax_backward(adjacency(saved_block(ctx), saved_loops(ctx)).view(), p.size(1),
+                                     p.data_ptr<scalar_t>(), dp.data_ptr<scalar_t>(), ds.data_ptr<scalar_t>());
+    });
+    return {ds, {}, {}};
+  }
+};
+
+// ---- keyed dropout ------------------------------------------------------------------------
+
+// The mask is recomputed in backward rather than stored: one hash per element is cheaper than
+// keeping a second copy of every dropped activation alive until backward.
+at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key) {
+  at::Tensor y = at::empty_like(x);
+  const int64_t rows = x.size(0), width = rows == 0 ? 0 : x.numel() / rows;
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "keyed_dropout", [&] {
+    kernels::keyed_dropout(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rows, width, ids.data_ptr<int64_t>(), key,
+                           p);
+  });
+  return y;
+}
+
+struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& ids, double p, int64_t key) {
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["key"] = key;
+    ctx->save_for_backward({ids});
+    return dropout_rows(x, ids, p, static_cast<uint64_t>(key));
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor ids = ctx->get_saved_variables()[0];
+    return {dropout_rows(grads[0].contiguous(), ids, ctx->saved_data["p"].toDouble(),
+                         static_cast<uint64_t>(ctx->saved_data["key"].toInt())),
+            {},
+            {},
+            {}};
+  }
+};
+
+at::Tensor dropout_edges(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key) {
+  at::Tensor out = at::empty_like(w);
+  AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "keyed_edge_dropout", [&] {
+    kernels::keyed_edge_dropout(adjacency(block, loops).view(), w.size(1), w.data_ptr<scalar_t>(),
+                                out.data_ptr<scalar_t>(), block.node_ids().data_ptr<int64_t>(), key, p);
+  });
+  return out;
+}
+
+struct KeyedEdgeDropoutFunction : torch::autograd::Function<KeyedEdgeDropoutFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& w, const Block* block, int64_t loops, double p,
+                            int64_t key) {
+    save_block(ctx, block, loops);
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["key"] = key;
+    return dropout_edges(*block, static_cast<Loops>(loops), w, p, static_cast<uint64_t>(key));
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {dropout_edges(saved_block(ctx), saved_loops(ctx), grads[0].contiguous(), ctx->saved_data["p"].toDouble(),
+                          static_cast<uint64_t>(ctx->saved_data["key"].toInt())),
+            {},
+            {},
+            {},
+            {}};
+  }
+};
+
+int64_t nnz(const Block& block, Loops loops) { return adjacency(block, loops).nnz(); }
+
+}  // namespace
+
+// ---- the public ops: check, make contiguous, apply ----------------------------------------
+
+at::Tensor aggregate(const Block& block, Loops loops, const at::Tensor& x, const AggregateOptions& options) {
+  constexpr const char* op = "aggregate";
+  check_tensor(op, "x", x, {block.num_cols(), -1});
+  // The scales are constants (degrees): converted to x's dtype, never differentiated.
+  at::Tensor r, c;
+  if (options.row_scale.defined()) {
+    check_tensor(op, "row_scale", options.row_scale, {block.num_rows()});
+    r = options.row_scale.detach().to(x.scalar_type()).contiguous();
+  }
+  if (options.col_scale.defined()) {
+    check_tensor(op, "col_scale", options.col_scale, {block.num_cols()});
+    c = options.col_scale.detach().to(x.scalar_type()).contiguous();
+  }
+  at::Tensor bias;
+  if (options.bias.defined()) {
+    check_tensor(op, "bias", options.bias, {x.size(1)});
+    check_same_dtype(op, "bias", options.bias, x);
+    bias = options.bias.contiguous();
+  }
+  return AggregateFunction::apply(x.contiguous(), Optional(bias), Optional(r), Optional(c), &block,
+                                  static_cast<int64_t>(loops), options.relu);
+}
+
+at::Tensor weighted_aggregate(const Block& block, Loops loops, const at::Tensor& w, const at::Tensor& x) {
+  constexpr const char* op = "weighted_aggregate";
+  check_tensor(op, "x", x, {block.num_cols(), -1, -1});
+  check_tensor(op, "w", w, {nnz(block, loops), x.size(1)});
+  check_same_dtype(op, "w", w, x);
+  return WeightedAggregateFunction::apply(w.contiguous(), x.contiguous(), &block, static_cast<int64_t>(loops));
+}
+
+at::Tensor edge_add(const Block& block, Loops loops, const at::Tensor& d, const at::Tensor& s_src) {
+  constexpr const char* op = "edge_add";
+  check_tensor(op, "d", d, {block.num_rows(), -1});
+  check_tensor(op, "s_src", s_src, {block.num_cols(), d.size(1)});
+  check_same_dtype(op, "s_src", s_src, d);
+  return EdgeAddFunction::apply(d.contiguous(), s_src.contiguous(), &block, static_cast<int64_t>(loops));
+}
+
+at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& scores) {
+  check_tensor("edge_softmax", "scores", scores, {nnz(block, loops), -1});
+  return EdgeSoftmaxFunction::apply(scores.contiguous(), &block, static_cast<int64_t>(loops));
+}
+
+at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training) {
+  constexpr const char* op = "keyed_dropout";
+  check_probability(op, p);
+  if (!x.defined() || x.dim() < 1) throw Error(fmt::format("{}: x needs at least one dimension", op));
+  check_tensor(op, "x", x, [&] {
+    std::vector<int64_t> any(x.dim(), -1);
+    return any;
+  }());
+  if (!ids.defined() || ids.scalar_type() != at::kLong || ids.dim() != 1 || ids.size(0) != x.size(0)) {
+    throw Error(fmt::format("{}: ids must be int64 of shape [{}] (one per row of x), got {} {}", op, x.size(0),
+                            ids.defined() ? c10::toString(ids.scalar_type()) : "undefined",
+                            ids.defined() ? shape_text(ids.sizes()) : "[]"));
+  }
+  if (!training || p == 0) return x;
+  return KeyedDropoutFunction::apply(x.contiguous(), ids.contiguous(), p, static_cast<int64_t>(key));
+}
+
+at::Tensor keyed_edge_dropout(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key,
+                              bool training) {
+  constexpr const char* op = "keyed_edge_dropout";
+  check_probability(op, p);
+  check_tensor(op, "w", w, {nnz(block, loops), -1});
+  if (!training || p == 0) return w;
+  return KeyedEdgeDropoutFunction::apply(w.contiguous(), &block, static_cast<int64_t>(loops), p,
+                                         static_cast<int64_t>(key));
+}
+
+}  // namespace halo

@@ -1,0 +1,53 @@
+#pragma once
+// Differentiable graph operations over a Block: what a GraphLayer composes, next to ordinary
+// LibTorch ops. Each runs a oneTBB kernel from gcn/kernels/ (float32 and float64) and has a
+// backward pass; none knows about MPI or parts.
+//
+// Notation: the chosen adjacency A (Loops::without = the Block's edges, Loops::with = plus
+// (v, v) for every row v) has one entry e = (u -> v) per edge, numbered in CSR order; x has
+// one row per Block column, results one row per Block row.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "sampling/block.h"
+
+namespace halo {
+
+enum class Loops { without, with };
+
+struct AggregateOptions {
+  // The scales are constants (degrees): converted to x's dtype and never differentiated.
+  at::Tensor row_scale;  // [rows] r, or undefined for 1
+  at::Tensor col_scale;  // [cols] c, or undefined for 1 (cheaper still: fold c into x beforehand)
+  at::Tensor bias;       // [F] b added after aggregation, or undefined
+  bool relu = false;     // max(0, .) applied last
+};
+
+// y[v] = act( r[v] * sum_{e=(u->v)} c[u] * x[u] + b ), x: [cols, F] -> y: [rows, F].
+// Mean aggregation is r = 1 / degree; GCN's symmetric normalisation r = c = deg^-1/2.
+at::Tensor aggregate(const Block& block, Loops loops, const at::Tensor& x, const AggregateOptions& options = {});
+
+// Multi-head weighted sum: y[v, h] = sum_{e=(u->v)} w[e, h] * x[u, h];
+// x: [cols, H, F], w: [nnz, H] -> y: [rows, H, F]. Differentiable in x and w.
+at::Tensor weighted_aggregate(const Block& block, Loops loops, const at::Tensor& w, const at::Tensor& x);
+
+// Per-entry sum of a destination and a source term: s[e, h] = d[v, h] + s_src[u, h] for
+// e = (u -> v); d: [rows, H], s_src: [cols, H] -> [nnz, H] (GAT's attention logits).
+at::Tensor edge_add(const Block& block, Loops loops, const at::Tensor& d, const at::Tensor& s_src);
+
+// Softmax over the entries of each row, per head: [nnz, H] -> [nnz, H]. An empty row has no
+// entries; a row's weights sum to 1.
+at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& scores);
+
+// Inverted dropout whose mask depends only on (key, node id, column): element (i, j) is kept
+// iff the counter-based draw for (key, ids[i], j) is >= p, and kept values are scaled by
+// 1 / (1 - p). ids: int64 [rows of x] (global node ids). Identity when !training or p == 0.
+at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training);
+
+// The same for the entries of an adjacency, keyed by (key, global id of v, global id of u, head)
+// via block.node_ids(): GAT's attention dropout, identical in any split of the graph.
+at::Tensor keyed_edge_dropout(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key,
+                              bool training);
+
+}  // namespace halo

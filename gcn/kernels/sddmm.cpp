@@ -1,0 +1,54 @@
+#include "gcn/kernels/sddmm.h"
+
+#include "gcn/kernels/row_partition.h"
+#include "gcn/kernels/simd.h"
+
+namespace halo::kernels {
+namespace {
+
+// sum_j a[j] * b[j] in a fixed order: kLanes packs of independent partial sums (so the adds do
+// not wait on each other and the loop vectorises without reassociating), then the partial sums
+// in lane order, then the tail.
+template <class T>
+T dot(const T* a, const T* b, int64_t n) {
+  using V = pack_t<T>;
+  constexpr int L = Pack<T>::lanes;
+  constexpr int kLanes = 4;
+  V acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes * L <= n; j += kLanes * L) {
+#pragma GCC unroll 4
+    for (int q = 0; q < kLanes; ++q) acc[q] += load_pack(a + j + q * L) * load_pack(b + j + q * L);
+  }
+  T sum = 0;
+  for (int q = 0; q < kLanes; ++q) {
+    for (int l = 0; l < L; ++l) sum += acc[q][l];
+  }
+  for (; j < n; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+}  // namespace
+
+template <class T>
+void sddmm(const SddmmArgs<T>& p) {
+  const CsrView& a = p.a;
+  const int64_t H = p.heads, F = p.width;
+  if (H == 0) return;
+  parallel_rows(a, H * F, [&](int64_t first, int64_t last) {
+    for (int64_t v = first; v < last; ++v) {
+      const T r = p.row_scale != nullptr ? p.row_scale[v] : T(1);
+      for (int64_t k = a.offsets[v]; k < a.offsets[v + 1]; ++k) {
+        const int64_t u = a.indices[k];
+        const T s = p.col_scale != nullptr ? r * p.col_scale[u] : r;
+        T* dw = p.dw + edge_id(a, k) * H;
+        for (int64_t h = 0; h < H; ++h) dw[h] = s * dot(p.dy + (v * H + h) * F, p.x + (u * H + h) * F, F);
+      }
+    }
+  });
+}
+
+template void sddmm<float>(const SddmmArgs<float>&);
+template void sddmm<double>(const SddmmArgs<double>&);
+
+}  // namespace halo::kernels

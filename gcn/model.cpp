@@ -1,0 +1,83 @@
+#include "gcn/model.h"
+
+#include <ATen/Functions.h>
+#include <fmt/format.h>
+
+#include "core/counter_rng.h"
+#include "core/error.h"
+#include "gcn/gat_conv.h"
+#include "gcn/gcn_conv.h"
+#include "gcn/sage_conv.h"
+
+namespace halo {
+
+std::vector<GraphLayer> builtin_layers(const ModelOptions& o) {
+  if (o.layers() < 1 || o.in_features() < 1 || o.out_features() < 1 || o.hidden() < 1) {
+    throw UsageError(fmt::format("model: layers ({}), input features ({}), hidden ({}) and classes ({}) must be >= 1",
+                                 o.layers(), o.in_features(), o.hidden(), o.out_features()));
+  }
+  std::vector<GraphLayer> layers;
+  int64_t in = o.in_features();
+  for (int64_t l = 0; l < o.layers(); ++l) {
+    const bool last = l + 1 == o.layers();
+    const int64_t out = last ? o.out_features() : o.hidden();
+    if (o.kind() == "gcn") {
+      layers.push_back(as_graph_layer(GCNConv(GCNConvOptions(in, out))));
+    } else if (o.kind() == "sage") {
+      layers.push_back(as_graph_layer(SAGEConv(SAGEConvOptions(in, out))));
+    } else if (o.kind() == "gat") {
+      // Velickovic et al.: hidden heads concatenated, output heads averaged; attention
+      // dropout equal to the feature dropout.
+      auto gat = GATConvOptions(in, out)
+                     .heads(last ? o.output_heads() : o.heads())
+                     .concat(!last)
+                     .attention_dropout(o.dropout());
+      layers.push_back(as_graph_layer(GATConv(gat)));
+    } else {
+      throw UsageError(fmt::format("model: unknown kind '{}' (expected gcn, sage or gat)", o.kind()));
+    }
+    in = layers.back()->out_features();
+  }
+  return layers;
+}
+
+ModelImpl::ModelImpl(const ModelOptions& options)
+    : ModelImpl(builtin_layers(options), options.kind() == "gat" ? Activation::elu : Activation::relu,
+                options.dropout(), options.layer_norm()) {}
+
+ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, double dropout, bool layer_norm)
+    : activation_(activation), dropout_(dropout), layer_norm_(layer_norm) {
+  if (layers.empty()) throw UsageError("model: needs at least one layer");
+  if (dropout < 0 || dropout >= 1) throw UsageError(fmt::format("model: dropout must be in [0, 1), got {}", dropout));
+  layers_ = register_module("layers", torch::nn::ModuleList());
+  norms_ = register_module("norms", torch::nn::ModuleList());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const bool hidden = l + 1 < layers.size();
+    layers_->push_back(layers[l]);
+    if (hidden && layer_norm_) {
+      norms_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({layers[l]->out_features()})));
+    }
+    // LayerNorm must come between the layer and its activation, so it rules out fusing.
+    fused_relu_.push_back(hidden && activation_ == Activation::relu && !layer_norm_ && layers[l]->fuse_relu());
+  }
+}
+
+at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill) {
+  at::Tensor h = x;
+  const int64_t n = num_layers();
+  for (int64_t l = 0; l < n; ++l) {
+    if (l > 0 && fill) h = fill(h, static_cast<int>(l));
+    // Masks keyed by global node id: a halo row is dropped exactly as its owner drops it.
+    h = keyed_dropout(h, dropout_, stream_key(key, l, 0), block.node_ids().narrow(0, 0, h.size(0)), is_training());
+    GraphLayer layer = this->layer(l);
+    layer->set_random_key(stream_key(key, l, 1));
+    h = layer->forward(block, h);
+    if (l + 1 < n) {
+      if (layer_norm_) h = norms_->ptr<torch::nn::LayerNormImpl>(l)->forward(h);
+      if (!fused_relu_[l]) h = activation_ == Activation::relu ? at::relu(h) : at::elu(h);
+    }
+  }
+  return h;
+}
+
+}  // namespace halo

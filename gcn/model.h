@@ -1,0 +1,65 @@
+#pragma once
+// Model: a stack of GraphLayers with dropout before every layer and, between layers, optional
+// LayerNorm and an activation. Between layers the hidden rows of the Block's inner nodes are
+// turned into rows of all its columns [inner | halo] by an exchange (identity in one process).
+#include <torch/arg.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gcn/graph_layer.h"
+
+namespace halo {
+
+enum class Activation { relu, elu };
+
+struct ModelOptions {
+  TORCH_ARG(std::string, kind) = "gcn";  // gcn | sage | gat
+  TORCH_ARG(int64_t, in_features) = 0;
+  TORCH_ARG(int64_t, hidden) = 16;
+  TORCH_ARG(int64_t, out_features) = 0;  // classes
+  TORCH_ARG(int64_t, layers) = 2;
+  TORCH_ARG(double, dropout) = 0.5;
+  TORCH_ARG(bool, layer_norm) = false;
+  TORCH_ARG(int64_t, heads) = 8;         // GAT hidden layers (concatenated)
+  TORCH_ARG(int64_t, output_heads) = 1;  // GAT output layer (averaged)
+};
+
+// Hidden rows of the Block's rows -> rows of all its columns, before layer `layer` (>= 1).
+using HaloFill = std::function<at::Tensor(const at::Tensor& rows, int layer)>;
+
+class ModelImpl : public torch::nn::Module {
+ public:
+  // A built-in architecture (GCN, GraphSAGE or GAT, as in their papers' node-classification setups).
+  explicit ModelImpl(const ModelOptions& options);
+  // Any stack of layers, e.g. user-written ones.
+  ModelImpl(std::vector<GraphLayer> layers, Activation activation, double dropout, bool layer_norm = false);
+
+  // x: [block.num_cols(), in_features] -> logits [block.num_rows(), classes]. `key` seeds this
+  // forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be empty when the
+  // Block has no halo.
+  at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {});
+
+  int64_t num_layers() const { return static_cast<int64_t>(layers_->size()); }
+  GraphLayer layer(int64_t i) const { return GraphLayer(layers_->ptr<GraphLayerImpl>(i)); }
+
+ private:
+  void build(std::vector<GraphLayer> layers);
+
+  Activation activation_;
+  double dropout_;
+  bool layer_norm_;
+  torch::nn::ModuleList layers_;
+  torch::nn::ModuleList norms_;
+  std::vector<bool> fused_relu_;
+};
+
+TORCH_MODULE(Model);
+
+// Builds the built-in architecture's layers for `options` (used by ModelImpl(options)).
+std::vector<GraphLayer> builtin_layers(const ModelOptions& options);
+
+}  // namespace halo

@@ -1,0 +1,33 @@
+#pragma once
+// SAGEConv with mean aggregation (Hamilton et al. 2017, as PyG's SAGEConv):
+// y_v = W_n mean_{u -> v} x_u + W_r x_v + b, the mean over v's full-graph in-degree.
+#include <torch/arg.h>
+
+#include "gcn/graph_layer.h"
+
+namespace halo {
+
+struct SAGEConvOptions {
+  SAGEConvOptions(int64_t in_features, int64_t out_features) : in_features_(in_features), out_features_(out_features) {}
+  TORCH_ARG(int64_t, in_features);
+  TORCH_ARG(int64_t, out_features);
+  TORCH_ARG(bool, bias) = true;
+  // Keep the root term W_r x_v.
+  TORCH_ARG(bool, root_weight) = true;
+};
+
+class SAGEConvImpl : public GraphLayerImpl {
+ public:
+  explicit SAGEConvImpl(const SAGEConvOptions& options);
+  at::Tensor forward(const Block& block, const at::Tensor& x) override;
+  int64_t out_features() const override { return options.out_features(); }
+  void reset_parameters() override;
+  void pretty_print(std::ostream& stream) const override;
+
+  SAGEConvOptions options;
+  torch::Tensor weight_neighbors, weight_root, bias;
+};
+
+TORCH_MODULE(SAGEConv);
+
+}  // namespace halo

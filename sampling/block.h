@@ -1,0 +1,45 @@
+#pragma once
+// Block: the graph one epoch computes on. Rows are destination nodes (the inner nodes of a
+// part, or every node in one process); columns are source nodes [inner | halo], and row i's
+// own node is column i. It carries full-graph degrees, so a part normalises exactly as the
+// whole graph does, and the global id of every column, which keys per-node randomness
+// (dropout) so that any split into parts draws the same numbers as one process.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "datasets/graph.h"
+#include "sampling/csr.h"
+
+namespace halo {
+
+class Block {
+ public:
+  // `adjacency` has no self-loops; `in_degree` / `out_degree` are full-graph degrees of every
+  // column (self-loops not counted); `node_ids` the global id of every column.
+  Block(Csr adjacency, std::vector<int32_t> in_degree, std::vector<int32_t> out_degree, std::vector<int64_t> node_ids);
+  // The whole graph in one process (self-loops removed).
+  static Block whole_graph(const Graph& g);
+
+  int64_t num_rows() const { return adjacency_.rows(); }
+  int64_t num_cols() const { return adjacency_.cols; }
+
+  const Csr& adjacency() const { return adjacency_; }
+  // Lazily built and kept: the transpose (for backward passes) and the variants with self-loops.
+  const Csr& adjacency_t() const;
+  const Csr& with_self_loops() const;
+  const Csr& with_self_loops_t() const;
+
+  const at::Tensor& in_degree() const { return in_degree_; }    // float32 [cols]
+  const at::Tensor& out_degree() const { return out_degree_; }  // float32 [cols]
+  const at::Tensor& node_ids() const { return node_ids_; }      // int64 [cols]
+
+ private:
+  Csr adjacency_;
+  at::Tensor in_degree_, out_degree_, node_ids_;
+  mutable std::unique_ptr<Csr> adjacency_t_, loops_, loops_t_;
+};
+
+}  // namespace halo
