@@ -352,10 +352,7 @@ at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::
   constexpr const char* op = "keyed_dropout";
   check_probability(op, p);
   if (!x.defined() || x.dim() < 1) throw Error(fmt::format("{}: x needs at least one dimension", op));
-  check_tensor(op, "x", x, [&] {
-    std::vector<int64_t> any(x.dim(), -1);
-    return any;
-  }());
+  check_tensor(op, "x", x, std::vector<int64_t>(x.dim(), -1));
   if (!ids.defined() || ids.scalar_type() != at::kLong || ids.dim() != 1 || ids.size(0) != x.size(0)) {
     throw Error(fmt::format("{}: ids must be int64 of shape [{}] (one per row of x), got {} {}", op, x.size(0),
                             ids.defined() ? c10::toString(ids.scalar_type()) : "undefined",

@@ -1,9 +1,9 @@
 #include "gcn/trainer.h"
 
 #include <ATen/Functions.h>
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
@@ -40,6 +40,26 @@ void write_file_atomically(const fs::path& path, const std::string& bytes) {
     if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
   }
   fs::rename(tmp, path);
+}
+
+// One group with weight decay, and (when only the first layer is decayed) one without.
+std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ModelImpl& model, const TrainerOptions& o) {
+  auto adam = [&](double decay) {
+    return std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(o.lr()).weight_decay(decay));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!o.decay_first_layer_only()) {
+    groups.emplace_back(model.parameters(), adam(o.weight_decay()));
+    return groups;
+  }
+  const std::vector<at::Tensor> first = model.layer(0)->parameters();
+  std::vector<at::Tensor> rest;
+  for (const at::Tensor& p : model.parameters()) {
+    if (std::none_of(first.begin(), first.end(), [&](const at::Tensor& f) { return f.is_same(p); })) rest.push_back(p);
+  }
+  groups.emplace_back(first, adam(o.weight_decay()));
+  if (!rest.empty()) groups.emplace_back(rest, adam(0.0));
+  return groups;
 }
 
 }  // namespace
@@ -87,8 +107,8 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
                     options.epochs(), options.eval_every(), options.lr(), options.weight_decay()));
   }
   if (train_index_.numel() == 0) throw Error(fmt::format("{}: no training nodes", data.name));
-  optimizer_ = std::make_unique<torch::optim::Adam>(
-      model_->parameters(), torch::optim::AdamOptions(options.lr()).weight_decay(options.weight_decay()));
+  optimizer_ =
+      std::make_unique<torch::optim::Adam>(parameter_groups(*model_, options), torch::optim::AdamOptions(options.lr()));
 }
 
 // Rule 7 of DESIGN: the sum of the per-node losses over the global number of training nodes

@@ -25,6 +25,8 @@ struct TrainerOptions {
   TORCH_ARG(int64_t, epochs) = 200;
   TORCH_ARG(double, lr) = 0.01;
   TORCH_ARG(double, weight_decay) = 5e-4;
+  // Kipf & Welling's GCN decays only the first layer's weights; the GAT paper decays all.
+  TORCH_ARG(bool, decay_first_layer_only) = false;
   TORCH_ARG(int64_t, eval_every) = 1;
   TORCH_ARG(uint64_t, seed) = 0;
   TORCH_ARG(std::string, metrics_path) = "";    // JSON lines, one per epoch

@@ -34,6 +34,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--layer-norm", a.model.layer_norm(), "LayerNorm between layers");
   cmd->add_option("--lr", a.trainer.lr(), "Adam learning rate")->check(CLI::PositiveNumber);
   cmd->add_option("--weight-decay", a.trainer.weight_decay(), "Adam weight decay (L2)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--decay-first-layer-only", a.trainer.decay_first_layer_only(),
+                "Weight decay on the first layer only (Kipf & Welling's GCN setup)");
   cmd->add_option("--epochs", a.trainer.epochs(), "Training epochs")->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-every", a.trainer.eval_every(), "Evaluate every N epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", a.trainer.seed(), "Seed of initialisation and dropout");

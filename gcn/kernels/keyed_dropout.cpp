@@ -38,6 +38,11 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
       const T* in = x + i * width;
       T* out = y + i * width;
       for (int64_t j = 0; j < width; ++j) {
+        // A zero stays zero whatever the draw: sparse inputs and ReLU outputs skip the hash.
+        if (in[j] == T(0)) {
+          out[j] = T(0);
+          continue;
+        }
         const bool keep = (mix64(row_key ^ col[j]) >> 11) >= threshold;
         out[j] = keep ? in[j] * scale : T(0);
       }

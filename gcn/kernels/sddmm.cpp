@@ -1,5 +1,7 @@
 #include "gcn/kernels/sddmm.h"
 
+#include <algorithm>
+
 #include "gcn/kernels/row_partition.h"
 #include "gcn/kernels/simd.h"
 
@@ -7,23 +9,22 @@ namespace halo::kernels {
 namespace {
 
 // sum_j a[j] * b[j] in a fixed order: kLanes packs of independent partial sums (so the adds do
-// not wait on each other and the loop vectorises without reassociating), then the partial sums
-// in lane order, then the tail.
+// not wait on each other and the loop vectorises without reassociating), added pairwise, then
+// their lanes in order, then the tail.
 template <class T>
 T dot(const T* a, const T* b, int64_t n) {
   using V = pack_t<T>;
   constexpr int L = Pack<T>::lanes;
-  constexpr int kLanes = 4;
+  constexpr int kLanes = 4;  // the pairwise sum below is written for 4
   V acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes * L <= n; j += kLanes * L) {
 #pragma GCC unroll 4
     for (int q = 0; q < kLanes; ++q) acc[q] += load_pack(a + j + q * L) * load_pack(b + j + q * L);
   }
+  const V packs = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   T sum = 0;
-  for (int q = 0; q < kLanes; ++q) {
-    for (int l = 0; l < L; ++l) sum += acc[q][l];
-  }
+  for (int l = 0; l < L; ++l) sum += packs[l];
   for (; j < n; ++j) sum += a[j] * b[j];
   return sum;
 }
@@ -35,10 +36,19 @@ void sddmm(const SddmmArgs<T>& p) {
   const CsrView& a = p.a;
   const int64_t H = p.heads, F = p.width;
   if (H == 0) return;
+  // The x rows are random, as in SpMM: request the row of the entry `ahead` further on (rows
+  // follow each other in a range, so this runs on across rows), keeping about 6 KiB in flight.
+  const int64_t row_bytes = H * F * static_cast<int64_t>(sizeof(T));
+  const int64_t ahead = std::clamp<int64_t>(6144 / std::max<int64_t>(row_bytes, 1), 8, 48);
   parallel_rows(a, H * F, [&](int64_t first, int64_t last) {
+    const int64_t range_end = a.offsets[last];
     for (int64_t v = first; v < last; ++v) {
       const T r = p.row_scale != nullptr ? p.row_scale[v] : T(1);
       for (int64_t k = a.offsets[v]; k < a.offsets[v + 1]; ++k) {
+        if (k + ahead < range_end) {
+          const char* row = reinterpret_cast<const char*>(p.x + a.indices[k + ahead] * H * F);
+          for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(row + b);
+        }
         const int64_t u = a.indices[k];
         const T s = p.col_scale != nullptr ? r * p.col_scale[u] : r;
         T* dw = p.dw + edge_id(a, k) * H;

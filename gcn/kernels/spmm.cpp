@@ -12,68 +12,77 @@ namespace {
 
 // Packs summed per pass over a row's entries: 16 x 16 bytes = 256 bytes of each gathered row,
 // in the 16 xmm registers (three accumulators spill to L1). Each pass fetches a slice of every
-// random row, so fewer, wider passes are faster: 8 packs measured 20-30 % slower at F = 128/256.
+// random row, so fewer, wider passes are faster: 8 packs measured 30-45 % slower at F = 128/256.
 constexpr int kPacks = 16;
-// While entry k is summed, the slice of entry k + kAhead (and its factor) is requested. The rows
-// are random, so without this a core waits on one row after another; with it about kAhead rows
-// are in flight. Measured on a 200k-node power-law graph: no prefetch 1.5-2x slower, 8 or 32
-// ahead 5-15 % slower than 16.
-constexpr int64_t kAhead = 16;
+// While entry k is summed, the slice of the entry `ahead` further on (and its factor) is
+// requested; near the end of a pass, "further on" runs into the next pass (next column slice,
+// head or row), so no pass starts cold. The rows are random, so without this a core waits on
+// one row after another. Measured on a 200k-node power-law graph: for 256-byte slices 24 ahead
+// is best (16: 10 % slower, 48: 30 % slower, too many requests in flight); for 64-byte slices
+// anything from 32 to 96 (16: 10 % slower). Without the run-on into the next pass 1.6x slower,
+// without prefetching 2-3x slower.
+constexpr int64_t ahead(int64_t slice_bytes) { return slice_bytes >= 128 ? 24 : 48; }
 
 // The per-entry factor of a sum: w[edge_id(k), h] and/or c[u], chosen at compile time so the
 // common cases (plain sum, c only) carry no loads or branches for what they lack.
 enum Factors { kNone = 0, kWeight = 1, kColScale = 2, kBoth = 3 };
 
-// One (row, head) of the sum: its entries, head h's column 0 of x, and the factors' sources.
+// One pass: a row's entries, the x columns it sums (head h, columns col..), and the factors'
+// sources; and the pass after it, whose first rows this one requests as it nears its end.
 template <class T>
-struct Gather {
-  const int32_t* cols;      // a.indices
-  const int64_t* edge_ids;  // a.edge_ids, or null (entry k is edge k)
-  int64_t begin, end;       // the row's entries
-  const T* x;               // x + h * F
-  int64_t stride;           // H * F: from one x row to the next
-  const T* w;               // w + h, or null
-  int64_t heads;            // H: from one edge's weight to the next
-  const T* c;               // col_scale, or null
+struct Pass {
+  const int32_t* cols;                   // a.indices
+  const int64_t* edge_ids;               // a.edge_ids, or null (entry k is edge k)
+  int64_t begin, end;                    // the row's entries
+  const T* x;                            // x + h * F + col: the slice of x row 0
+  int64_t stride;                        // H * F: from one x row to the next
+  const T* w;                            // w + h, or null
+  int64_t heads;                         // H: from one edge's weight to the next
+  const T* c;                            // col_scale, or null
+  int64_t next_begin = 0, next_end = 0;  // the next pass's entries (none: empty)
+  const T* next_x = nullptr;             // and its slice of x row 0
 };
 
 template <class T, int Factors>
-inline T factor(const Gather<T>& g, int64_t k, int32_t u) {
+inline T factor(const Pass<T>& g, int64_t k, int32_t u) {
   T s = T(1);
   if constexpr ((Factors & kWeight) != 0) s = g.w[(g.edge_ids != nullptr ? g.edge_ids[k] : k) * g.heads];
   if constexpr ((Factors & kColScale) != 0) s *= g.c[u];
   return s;
 }
 
-// Requests the cache lines of [p, p + bytes) (bytes a compile-time constant: unrolled).
-template <int64_t Bytes>
-inline void prefetch(const void* p) {
-  const char* c = static_cast<const char*>(p);
+// Requests the cache lines of entry k's slice [x + u * stride, + Bytes) and of its factor (the
+// factors' loads are random too: c[u]; w through a transpose's edge_ids).
+template <class T, int Factors, int64_t Bytes>
+inline void request(const Pass<T>& g, int64_t k, const T* x) {
+  const int32_t u = g.cols[k];
+  const char* p = reinterpret_cast<const char*>(x + u * g.stride);
 #pragma GCC unroll 8
-  for (int64_t b = 0; b < Bytes; b += 64) __builtin_prefetch(c + b);
-  __builtin_prefetch(c + Bytes - 1);  // the slice may straddle one more cache line
+  for (int64_t b = 0; b < Bytes; b += 64) __builtin_prefetch(p + b);
+  __builtin_prefetch(p + Bytes - 1);  // the slice may straddle one more cache line
+  if constexpr ((Factors & kColScale) != 0) __builtin_prefetch(g.c + u);
+  if constexpr ((Factors & kWeight) != 0) {
+    if (g.edge_ids != nullptr) __builtin_prefetch(g.w + g.edge_ids[k] * g.heads);
+  }
 }
 
-// out[j] = sum_k factor(k) * x[cols[k], col + j] for j < N * lanes, in entry order. N is a
-// template argument so the N accumulators live in registers.
+// out[j] = sum_k factor(k) * x[cols[k], j] for j < N * lanes, in entry order. N is a template
+// argument so the N accumulators live in registers.
 template <class T, int Factors, int N>
-void sum_packs(const Gather<T>& g, int64_t col, T* out) {
+void sum_packs(const Pass<T>& g, T* out) {
   using V = pack_t<T>;
   constexpr int L = Pack<T>::lanes;
+  constexpr int64_t kBytes = N * sizeof(V), kAhead = ahead(kBytes);
   V acc[N] = {};
-  const T* x = g.x + col;
   for (int64_t k = g.begin; k < g.end; ++k) {
-    if (k + kAhead < g.end) {
-      // The factors' loads are random too (c[u]; w through a transpose's edge_ids).
-      const int32_t ahead = g.cols[k + kAhead];
-      prefetch<N * sizeof(V)>(x + ahead * g.stride);
-      if constexpr ((Factors & kColScale) != 0) __builtin_prefetch(g.c + ahead);
-      if constexpr ((Factors & kWeight) != 0) {
-        if (g.edge_ids != nullptr) __builtin_prefetch(g.w + g.edge_ids[k + kAhead] * g.heads);
-      }
+    const int64_t later = k + kAhead;
+    if (later < g.end) {
+      request<T, Factors, kBytes>(g, later, g.x);
+    } else if (later - g.end + g.next_begin < g.next_end) {
+      request<T, Factors, kBytes>(g, later - g.end + g.next_begin, g.next_x);
     }
     const int32_t u = g.cols[k];
-    const T* row = x + u * g.stride;
+    const T* row = g.x + u * g.stride;
     const V s = broadcast(factor<T, Factors>(g, k, u));
 #pragma GCC unroll 16
     for (int j = 0; j < N; ++j) acc[j] += s * load_pack(row + j * L);
@@ -85,13 +94,12 @@ void sum_packs(const Gather<T>& g, int64_t col, T* out) {
 // The same for the last n < lanes columns of a width that is not a multiple of the pack: a
 // second pass over the row's entries, whose x rows the first pass has just brought in.
 template <class T, int Factors>
-void sum_scalars(const Gather<T>& g, int64_t col, int n, T* out) {
+void sum_scalars(const Pass<T>& g, int n, T* out) {
   T acc[Pack<T>::lanes] = {};
-  const T* x = g.x + col;
   for (int64_t k = g.begin; k < g.end; ++k) {
     const int32_t u = g.cols[k];
     const T s = factor<T, Factors>(g, k, u);
-    for (int j = 0; j < n; ++j) acc[j] += s * x[u * g.stride + j];
+    for (int j = 0; j < n; ++j) acc[j] += s * g.x[u * g.stride + j];
   }
   for (int j = 0; j < n; ++j) out[j] = acc[j];
 }
@@ -99,21 +107,34 @@ void sum_scalars(const Gather<T>& g, int64_t col, int n, T* out) {
 // The kernels for one choice of factors: sum_packs for N = 1 .. kPacks (entry 0 unused) and
 // sum_scalars.
 template <class T>
-struct SliceKernels {
-  using Packs = void (*)(const Gather<T>&, int64_t, T*);
-  using Scalars = void (*)(const Gather<T>&, int64_t, int, T*);
+struct PassKernels {
+  using Packs = void (*)(const Pass<T>&, T*);
+  using Scalars = void (*)(const Pass<T>&, int, T*);
   std::array<Packs, kPacks + 1> packs;
   Scalars scalars;
 };
 template <class T, int Factors, size_t... N>
-constexpr SliceKernels<T> slice_kernels(std::index_sequence<N...>) {
+constexpr PassKernels<T> pass_kernels(std::index_sequence<N...>) {
   return {{nullptr, &sum_packs<T, Factors, static_cast<int>(N) + 1>...}, &sum_scalars<T, Factors>};
 }
 template <class T>
-constexpr auto all_slice_kernels() {
+constexpr auto all_pass_kernels() {
   constexpr auto n = std::make_index_sequence<kPacks>();
-  return std::array{slice_kernels<T, kNone>(n), slice_kernels<T, kWeight>(n), slice_kernels<T, kColScale>(n),
-                    slice_kernels<T, kBoth>(n)};
+  return std::array{pass_kernels<T, kNone>(n), pass_kernels<T, kWeight>(n), pass_kernels<T, kColScale>(n),
+                    pass_kernels<T, kBoth>(n)};
+}
+
+// y[j] = act(r * sum[j] + b[j]), the loop chosen outside so that each one vectorises.
+template <class T>
+void epilogue(const T* sum, int64_t n, T r, const T* b, bool relu, T* y) {
+  if (b == nullptr && !relu) {
+    for (int64_t j = 0; j < n; ++j) y[j] = r * sum[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) {
+      const T out = r * sum[j] + (b != nullptr ? b[j] : T(0));
+      y[j] = relu && out < 0 ? T(0) : out;
+    }
+  }
 }
 
 }  // namespace
@@ -125,35 +146,40 @@ void spmm(const SpmmArgs<T>& p) {
   if (a.rows == 0 || H * F == 0) return;
   constexpr int L = Pack<T>::lanes;
   constexpr int64_t kSlice = kPacks * L;
-  static constexpr auto all = all_slice_kernels<T>();
-  const SliceKernels<T>& kernel = all[(p.w != nullptr ? kWeight : 0) | (p.col_scale != nullptr ? kColScale : 0)];
+  static constexpr auto all = all_pass_kernels<T>();
+  const PassKernels<T>& kernel = all[(p.w != nullptr ? kWeight : 0) | (p.col_scale != nullptr ? kColScale : 0)];
   parallel_rows(a, H * F, [&](int64_t first, int64_t last) {
     T sum[kSlice];
+    // Passes run in (row, head, column slice) order; each is told where the next one starts.
     for (int64_t v = first; v < last; ++v) {
       const T r = p.row_scale != nullptr ? p.row_scale[v] : T(1);
       for (int64_t h = 0; h < H; ++h) {
-        const Gather<T> g{a.indices,
-                          a.edge_ids,
-                          a.offsets[v],
-                          a.offsets[v + 1],
-                          p.x + h * F,
-                          H * F,
-                          p.w != nullptr ? p.w + h : nullptr,
-                          H,
-                          p.col_scale};
         T* y = p.y + (v * H + h) * F;
         const T* b = p.bias != nullptr ? p.bias + h * F : nullptr;
         for (int64_t col = 0; col < F; col += kSlice) {
-          const int64_t n = std::min(kSlice, F - col);
-          const int64_t packs = n / L;
-          if (packs > 0) kernel.packs[packs](g, col, sum);
-          if (n % L != 0) kernel.scalars(g, col + packs * L, static_cast<int>(n % L), sum + packs * L);
-          // Epilogue: y = act(r * sum + b), still in cache.
-          for (int64_t j = 0; j < n; ++j) {
-            T out = r * sum[j];
-            if (b != nullptr) out += b[col + j];
-            y[col + j] = p.relu && out < 0 ? T(0) : out;
+          Pass<T> g{a.indices,
+                    a.edge_ids,
+                    a.offsets[v],
+                    a.offsets[v + 1],
+                    p.x + h * F + col,
+                    H * F,
+                    p.w != nullptr ? p.w + h : nullptr,
+                    H,
+                    p.col_scale};
+          if (col + kSlice < F) {
+            g.next_begin = g.begin, g.next_end = g.end, g.next_x = g.x + kSlice;
+          } else if (h + 1 < H) {
+            g.next_begin = g.begin, g.next_end = g.end, g.next_x = p.x + (h + 1) * F;
+          } else if (v + 1 < last) {
+            g.next_begin = a.offsets[v + 1], g.next_end = a.offsets[v + 2], g.next_x = p.x;
           }
+          const int64_t n = std::min(kSlice, F - col), packs = n / L;
+          if (packs > 0) kernel.packs[packs](g, sum);
+          if (n % L != 0) {
+            g.x += packs * L;
+            kernel.scalars(g, static_cast<int>(n % L), sum + packs * L);
+          }
+          epilogue(sum, n, r, b != nullptr ? b + col : nullptr, p.relu, y + col);
         }
       }
     }
