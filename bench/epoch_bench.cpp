@@ -14,6 +14,7 @@
 
 #include "core/blas_check.h"
 #include "core/resources.h"
+#include "core/threads.h"
 #include "datasets/community_generator.h"
 #include "gcn/trainer.h"
 
@@ -110,13 +111,15 @@ int main(int argc, char** argv) {
   CLI::App app("Full-epoch benchmark: Halo vs LibTorch sparse");
   int64_t nodes = 200000, features = 128, hidden = 256;
   double degree = 50;
-  int epochs = 5;
+  int epochs = 5, threads = 0;
   app.add_option("--nodes", nodes);
   app.add_option("--degree", degree);
   app.add_option("--features", features);
   app.add_option("--hidden", hidden);
   app.add_option("--epochs", epochs, "Timed epochs per run (after one warm-up)");
+  app.add_option("--threads", threads, "Threads for both (default: all cores)");
   CLI11_PARSE(app, argc, argv);
+  const auto thread_limit = use_threads(threads);
   warn_if_reference_blas();
 
   const Dataset d = generate_community(CommunityOptions()

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/threads.h"
 #include "datasets/community_generator.h"
 #include "gcn/kernels/spmm.h"
 #include "sampling/csr.h"
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
   for (int64_t v = 0; v < n; ++v) max_row = std::max(max_row, a.offsets[v + 1] - a.offsets[v]);
   fmt::print("graph: community, {} nodes, {} entries (avg {:.1f}, max row {}), generated in {:.1f} s\n", n, nnz,
              static_cast<double>(nnz) / static_cast<double>(n), max_row, seconds_since(start));
-  at::set_num_threads(tbb::this_task_arena::max_concurrency());  // the same threads for both
+  const auto thread_limit = use_threads(0);  // the same threads for both
   fmt::print("threads: oneTBB {}, LibTorch {}; load average at start {}\n", tbb::this_task_arena::max_concurrency(),
              at::get_num_threads(), load_average());
 

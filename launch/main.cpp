@@ -1,6 +1,5 @@
 // `halo`: the command-line front end. Exit codes: 0 success, 1 runtime error (bad input file,
 // failed step), 2 usage error (bad flags or values).
-#include <ATen/Parallel.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <tbb/global_control.h>
@@ -10,6 +9,7 @@
 
 #include "core/blas_check.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "launch/cli_common.h"
 
 int main(int argc, char** argv) {
@@ -27,10 +27,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<tbb::global_control> thread_limit;
   app.parse_complete_callback([&] {
     spdlog::set_level(spdlog::level::from_str(log_level));
-    if (threads > 0) {
-      thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
-      at::set_num_threads(threads);
-    }
+    thread_limit = halo::use_threads(threads);
     halo::warn_if_reference_blas();
   });
   halo::cli::add_generate_commands(app);

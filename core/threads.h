@@ -1,0 +1,14 @@
+#pragma once
+// One thread count for every pool Halo uses: oneTBB (graph kernels) and LibTorch's intra-op
+// pool (dense layers, BLAS). Debian's LibTorch starts with one intra-op thread, so this is
+// called at start-up even without --threads.
+#include <tbb/global_control.h>
+
+#include <memory>
+
+namespace halo {
+
+// n threads, or all cores for n <= 0. The oneTBB limit holds while the returned object lives.
+std::unique_ptr<tbb::global_control> use_threads(int n);
+
+}  // namespace halo
