@@ -27,10 +27,7 @@ void GATConvImpl::reset_parameters() {
 }
 
 at::Tensor GATConvImpl::forward(const Block& block, const at::Tensor& x) {
-  if (x.dim() != 2 || x.size(0) != block.num_cols() || x.size(1) != options.in_features()) {
-    throw Error(fmt::format("GATConv: input must be [{}, {}], got {}", block.num_cols(), options.in_features(),
-                            fmt::join(x.sizes(), "x")));
-  }
+  check_layer_input("GATConv", block, x, options.in_features());
   const int64_t rows = block.num_rows(), h = options.heads(), f = options.out_features();
   const at::Tensor xw = x.matmul(weight).view({block.num_cols(), h, f});
   // e_vu = LeakyReLU(a_dst . x'_v + a_src . x'_u), softmax over u in N(v) + {v}.

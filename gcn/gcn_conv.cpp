@@ -20,10 +20,7 @@ void GCNConvImpl::reset_parameters() {
 }
 
 at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
-  if (x.dim() != 2 || x.size(0) != block.num_cols() || x.size(1) != options.in_features()) {
-    throw Error(fmt::format("GCNConv: input must be [{}, {}], got {}", block.num_cols(), options.in_features(),
-                            fmt::join(x.sizes(), "x")));
-  }
+  check_layer_input("GCNConv", block, x, options.in_features());
   // D^-1/2 (A + I) D^-1/2 with D = full-graph in-degree + 1 (the self-loop).
   const at::Tensor norm = (block.in_degree() + 1).rsqrt().to(x.scalar_type());
   AggregateOptions agg;

@@ -38,6 +38,10 @@ class GraphLayerImpl : public torch::nn::Module {
 
 TORCH_MODULE(GraphLayer);
 
+// Throws Error naming `layer` unless x is [block.num_cols(), in_features]: the first line of a
+// layer's forward.
+void check_layer_input(const char* layer, const Block& block, const at::Tensor& x, int64_t in_features);
+
 // Any layer's holder (GCNConv, or a user's TORCH_MODULE) as a GraphLayer, e.g. to build a Model.
 template <class Holder>
 GraphLayer as_graph_layer(const Holder& layer) {

@@ -28,10 +28,7 @@ void SAGEConvImpl::reset_parameters() {
 }
 
 at::Tensor SAGEConvImpl::forward(const Block& block, const at::Tensor& x) {
-  if (x.dim() != 2 || x.size(0) != block.num_cols() || x.size(1) != options.in_features()) {
-    throw Error(fmt::format("SAGEConv: input must be [{}, {}], got {}", block.num_cols(), options.in_features(),
-                            fmt::join(x.sizes(), "x")));
-  }
+  check_layer_input("SAGEConv", block, x, options.in_features());
   const int64_t rows = block.num_rows();
   // Mean over the full-graph in-degree (isolated nodes aggregate nothing).
   AggregateOptions agg;

@@ -3,9 +3,6 @@
 #include <ATen/Functions.h>
 #include <torch/nn/init.h>
 
-#include <sstream>
-#include <stdexcept>
-
 #include "gcn/graph_ops.h"
 
 namespace example {
@@ -27,12 +24,7 @@ void GINConvImpl::reset_parameters() {
 }
 
 at::Tensor GINConvImpl::forward(const halo::Block& block, const at::Tensor& x) {
-  if (x.dim() != 2 || x.size(0) != block.num_cols() || x.size(1) != options.in_features()) {
-    std::ostringstream message;
-    message << "GINConv: input must be [" << block.num_cols() << ", " << options.in_features() << "], got "
-            << x.sizes();
-    throw std::invalid_argument(message.str());
-  }
+  halo::check_layer_input("GINConv", block, x, options.in_features());
   // Row v of x is column v of the Block: the node's own features are the first num_rows rows.
   const int64_t rows = block.num_rows();
   at::Tensor h;
