@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/counter_rng.h"
 #include "core/error.h"
@@ -162,22 +163,23 @@ EpochMetrics Trainer::step() {
 
 TrainResult Trainer::train() {
   result_.epochs.clear();
-  Progress progress("train", options_.epochs() - epoch_);
+  std::optional<Progress> progress;
+  if (options_.progress()) progress.emplace("train", options_.epochs() - epoch_);
   while (epoch_ < options_.epochs()) {
     const EpochMetrics m = step();
     metrics_.write(m.to_json());
     result_.epochs.push_back(m);
-    if (options_.progress()) {
-      progress.note(m.evaluated ? fmt::format("loss {:.4f} val {:.3f}", m.loss, m.accuracy.val)
-                                : fmt::format("loss {:.4f}", m.loss));
-      progress.advance();
+    if (progress) {
+      progress->note(m.evaluated ? fmt::format("loss {:.4f} val {:.3f}", m.loss, m.accuracy.val)
+                                 : fmt::format("loss {:.4f}", m.loss));
+      progress->advance();
     }
     const bool due = options_.checkpoint_every() > 0 && epoch_ % options_.checkpoint_every() == 0;
     if (!options_.checkpoint_dir().empty() && (due || epoch_ == options_.epochs())) {
       save_checkpoint(options_.checkpoint_dir());
     }
   }
-  progress.finish();
+  if (progress) progress->finish();
   return result_;
 }
 
