@@ -192,19 +192,20 @@ ArchiveReader::~ArchiveReader() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-const ArchiveEntry& ArchiveReader::find(const std::string& name) const {
+const ArchiveEntry* ArchiveReader::lookup(const std::string& name) const {
   for (const ArchiveEntry& e : entries_) {
-    if (name == std::string(e.name, strnlen(e.name, sizeof e.name))) return e;
+    if (name == std::string(e.name, strnlen(e.name, sizeof e.name))) return &e;
   }
-  throw Error(fmt::format("{}: missing section '{}'", path_, name));
+  return nullptr;
 }
 
-bool ArchiveReader::has(const std::string& name) const {
-  for (const ArchiveEntry& e : entries_) {
-    if (name == std::string(e.name, strnlen(e.name, sizeof e.name))) return true;
-  }
-  return false;
+const ArchiveEntry& ArchiveReader::find(const std::string& name) const {
+  const ArchiveEntry* e = lookup(name);
+  if (e == nullptr) throw Error(fmt::format("{}: missing section '{}'", path_, name));
+  return *e;
 }
+
+bool ArchiveReader::has(const std::string& name) const { return lookup(name) != nullptr; }
 
 std::pair<int64_t, int64_t> ArchiveReader::shape(const std::string& name) const {
   const ArchiveEntry& e = find(name);

@@ -114,6 +114,7 @@ class ArchiveReader {
  private:
   using Entry = ArchiveEntry;
   using Alloc = void* (*)(void* owner, size_t elements);
+  const Entry* lookup(const std::string& name) const;  // null if absent
   const Entry& find(const std::string& name) const;
   void read_into(const std::string& name, DType dtype, int64_t rows, int64_t cols, void* owner, Alloc alloc) const;
 

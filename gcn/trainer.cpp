@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 
+#include "core/atomic_file.h"
 #include "core/counter_rng.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -32,16 +33,6 @@ double accuracy(const at::Tensor& predicted, const at::Tensor& labels, const at:
 }
 
 nlohmann::json accuracy_json(const Accuracy& a) { return {{"train", a.train}, {"val", a.val}, {"test", a.test}}; }
-
-void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
-  }
-  fs::rename(tmp, path);
-}
 
 // One group with weight decay, and (when only the first layer is decayed) one without.
 std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ModelImpl& model, const TrainerOptions& o) {
@@ -200,7 +191,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
                                 {"seed", options_.seed()},
                                 {"best_epoch", result_.best_epoch},
                                 {"at_best", accuracy_json(result_.at_best)}};
-  write_file_atomically(fs::path(dir) / "state.json", state.dump(2) + "\n");
+  write_file_atomically((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string other = entry.path().filename().string();
     if (entry.is_directory() && other.rfind("epoch-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);

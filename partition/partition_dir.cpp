@@ -7,6 +7,7 @@
 #include <fstream>
 #include <optional>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/resources.h"
@@ -29,17 +30,6 @@ nlohmann::json balance_json(const PartitionOptions& o) {
   if (o.balance_edges()) b.push_back("edges");
   if (o.balance_train()) b.push_back("train");
   return b;
-}
-
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    out.close();
-    if (!out) throw Error(fmt::format("cannot write {}", tmp.string()));
-  }
-  fs::rename(tmp, path);
 }
 
 }  // namespace
@@ -116,7 +106,7 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
                                {"part_starts", map.part_starts()},
                                {"part_files", files},
                                {"stats", stats.to_json()}};
-  write_text_atomically(fs::path(dir) / "meta.json", meta.dump(2) + "\n");
+  write_file_atomically((fs::path(dir) / "meta.json").string(), meta.dump(2) + "\n");
   return stats;
 }
 
