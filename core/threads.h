@@ -8,7 +8,8 @@
 
 namespace halo {
 
-// n threads, or all cores for n <= 0. The oneTBB limit holds while the returned object lives.
+// n threads, or for n <= 0 the cores shared among the MPI ranks on this host (all cores
+// outside mpirun). The oneTBB limit holds while the returned object lives.
 std::unique_ptr<tbb::global_control> use_threads(int n);
 
 }  // namespace halo

@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/resources.h"
+#include "gcn/halo_fill.h"
+#include "sampling/shard_block.h"
 
 namespace halo {
 namespace fs = std::filesystem;
@@ -25,12 +27,6 @@ namespace {
 constexpr int kCheckpointVersion = 1;
 
 at::Tensor index_of(const at::Tensor& mask) { return mask.nonzero().flatten(); }
-
-double accuracy(const at::Tensor& predicted, const at::Tensor& labels, const at::Tensor& index) {
-  if (index.numel() == 0) return 0.0;
-  return predicted.index_select(0, index).eq(labels.index_select(0, index)).sum().item<double>() /
-         static_cast<double>(index.numel());
-}
 
 nlohmann::json accuracy_json(const Accuracy& a) { return {{"train", a.train}, {"val", a.val}, {"test", a.test}}; }
 
@@ -59,11 +55,21 @@ std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ModelImpl&
 nlohmann::json EpochMetrics::to_json() const {
   nlohmann::json j = {{"epoch", epoch},
                       {"loss", loss},
-                      {"epoch_seconds", epoch_seconds},
+                      {"ranks", ranks},
                       {"forward_seconds", forward_seconds},
                       {"backward_seconds", backward_seconds},
-                      {"optimizer_seconds", optimizer_seconds},
-                      {"peak_rss_bytes", peak_rss_bytes}};
+                      {"optimizer_seconds", optimizer_seconds}};
+  // Over ranks: the max is what the job waits for, the mean shows the imbalance.
+  auto spread = [&](const std::string& name, const RankSpread& s) {
+    j[name] = s.max;
+    j[name + "_mean"] = s.mean;
+  };
+  spread("epoch_seconds", epoch_spread);
+  spread("compute_seconds", compute_spread);
+  spread("exchange_seconds", exchange_spread);
+  spread("allreduce_seconds", allreduce_spread);
+  spread("bytes_sent", bytes_spread);
+  spread("peak_rss_bytes", rss_spread);
   if (evaluated) {
     j["train_acc"] = accuracy.train;
     j["val_acc"] = accuracy.val;
@@ -84,7 +90,7 @@ nlohmann::json TrainResult::to_json() const {
 
 Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options)
     : options_(options),
-      block_(Block::whole_graph(data.graph)),
+      block_(std::make_unique<Block>(Block::whole_graph(data.graph))),
       features_(data.features.contiguous()),
       labels_(data.labels),
       train_index_(index_of(data.train_mask)),
@@ -92,32 +98,139 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       test_index_(index_of(data.test_mask)),
       model_(std::move(model)),
       metrics_(options.metrics_path()) {
-  if (options.epochs() < 0 || options.eval_every() < 1 || options.lr() <= 0 || options.weight_decay() < 0) {
-    throw UsageError(
-        fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, "
-                    "weight_decay ({}) >= 0",
-                    options.epochs(), options.eval_every(), options.lr(), options.weight_decay()));
-  }
-  if (train_index_.numel() == 0) throw Error(fmt::format("{}: no training nodes", data.name));
-  optimizer_ =
-      std::make_unique<torch::optim::Adam>(parameter_groups(*model_, options), torch::optim::AdamOptions(options.lr()));
+  set_up();
+  if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes", data.name));
 }
 
-// Rule 7 of DESIGN: the sum of the per-node losses over the global number of training nodes
-// (in one process simply the mean).
+Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model model, const TrainerOptions& options)
+    : options_(options),
+      comm_(std::move(comm)),
+      labels_(shard.labels),
+      train_index_(index_of(shard.train_mask)),
+      val_index_(index_of(shard.val_mask)),
+      test_index_(index_of(shard.test_mask)),
+      model_(std::move(model)),
+      metrics_(comm_->rank() == 0 ? options.metrics_path() : "") {
+  if (shard.num_parts != comm_->size() || shard.part != comm_->rank()) {
+    throw UsageError(fmt::format("rank {} of {} was given part {} of a partition into {} parts; run {} ranks",
+                                 comm_->rank(), comm_->size(), shard.part, shard.num_parts, shard.num_parts));
+  }
+  HaloPlan plan = HaloPlan::from_shard(shard);
+  plan.check(fmt::format("part {}", shard.part));
+  exchange_ = std::make_unique<HaloExchange>(std::move(plan), comm_);
+  // DESIGN rule 4: the input features are fixed, so their halo rows travel once, here, and
+  // layer 0 aggregates over the full halo every epoch without an exchange. The dataset ids of
+  // the halo nodes travel too: they key dropout.
+  const at::Tensor inner_ids =
+      at::tensor(std::vector<int64_t>(shard.inner_original_ids.begin(), shard.inner_original_ids.end()), at::kLong);
+  const at::Tensor halo_ids = exchange_->bcast(inner_ids.unsqueeze(1), 0, "set-up, node ids").flatten();
+  features_ = at::cat({shard.features, exchange_->bcast(shard.features.contiguous(), 0, "set-up, input features")});
+  const at::Tensor ids = at::cat({inner_ids, halo_ids});
+  block_ = std::make_unique<Block>(
+      shard_block(shard, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())));
+  set_up();
+  if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes in any part", shard.dataset));
+  // Like DistributedDataParallel: every rank starts from rank 0's weights, whatever its seed.
+  torch::NoGradGuard no_grad;
+  for (at::Tensor p : model_->parameters()) {
+    at::Tensor flat = p.detach().contiguous();
+    comm_->broadcast(flat, 0, "set-up, initial weights");
+    p.detach().copy_(flat);
+  }
+  for (at::Tensor b : model_->buffers()) {
+    at::Tensor flat = b.contiguous();
+    comm_->broadcast(flat, 0, "set-up, initial buffers");
+    b.copy_(flat);
+  }
+}
+
+void Trainer::set_up() {
+  const TrainerOptions& o = options_;
+  if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
+    throw UsageError(
+        fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
+                    o.epochs(), o.eval_every(), o.lr(), o.weight_decay()));
+  }
+  at::Tensor counts = at::tensor({train_index_.numel(), val_index_.numel(), test_index_.numel()}, at::kLong);
+  if (comm_) comm_->allreduce(counts, ReduceOp::sum, "set-up, split sizes");
+  global_train_ = counts[0].item<int64_t>();
+  global_val_ = counts[1].item<int64_t>();
+  global_test_ = counts[2].item<int64_t>();
+  optimizer_ = std::make_unique<torch::optim::Adam>(parameter_groups(*model_, o), torch::optim::AdamOptions(o.lr()));
+}
+
+// Logits of this rank's rows. Between layers the exchange (if any) fills the halo rows.
+at::Tensor Trainer::forward(uint64_t key, const std::string& phase) {
+  HaloFill fill;
+  if (exchange_) {
+    fill = [&](const at::Tensor& rows, int layer) {
+      return halo_fill(*exchange_, rows, layer, fmt::format("epoch {}{}, layer {}", epoch_, phase, layer));
+    };
+  }
+  return model_->forward(*block_, features_, key, fill);
+}
+
+// DESIGN rule 7: the sum of the per-node losses over the global number of training nodes; each
+// rank sums its own nodes, and the gradient allreduce adds the ranks' parts.
 at::Tensor Trainer::loss(const at::Tensor& logits) const {
   const at::Tensor sum = at::cross_entropy_loss(logits.index_select(0, train_index_),
                                                 labels_.index_select(0, train_index_), {}, at::Reduction::Sum);
-  return sum / static_cast<double>(train_index_.numel());
+  return sum / static_cast<double>(global_train_);
+}
+
+// Sums the weight gradients (and the loss, riding in the same message) over the ranks; returns
+// the global loss.
+double Trainer::allreduce_gradients(double local_loss) {
+  if (!comm_) return local_loss;
+  std::vector<at::Tensor> parts;
+  const std::vector<at::Tensor> params = model_->parameters();
+  for (const at::Tensor& p : params)
+    parts.push_back(p.grad().defined() ? p.grad().flatten() : at::zeros_like(p).flatten());
+  parts.push_back(at::tensor({local_loss}, parts.front().options()));
+  at::Tensor flat = at::cat(parts);
+  comm_->allreduce(flat, ReduceOp::sum, fmt::format("epoch {}, weight gradients", epoch_));
+  int64_t offset = 0;
+  for (const at::Tensor& p : params) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    p.mutable_grad().copy_(flat.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+  return flat[offset].item<double>();
+}
+
+// Rule 2 relies on every rank applying the same update to the same weights; a fingerprint of
+// the weights' bits, compared with rank 0's, catches any drift at the step that caused it.
+void Trainer::check_replicas() {
+  uint64_t hash = 0;
+  for (const at::Tensor& p : model_->parameters()) {
+    const at::Tensor bits = p.detach().contiguous().view(at::kInt).flatten();
+    const int32_t* w = bits.data_ptr<int32_t>();
+    for (int64_t i = 0; i < bits.numel(); ++i) hash = mix64(hash ^ static_cast<uint32_t>(w[i]));
+  }
+  at::Tensor mine = at::tensor({static_cast<int64_t>(hash)}, at::kLong), root = mine.clone();
+  comm_->broadcast(root, 0, fmt::format("epoch {}, weight check", epoch_));
+  at::Tensor differing = at::tensor({static_cast<int64_t>(!root.equal(mine))}, at::kLong);
+  comm_->allreduce(differing, ReduceOp::sum, fmt::format("epoch {}, weight check", epoch_));
+  if (differing.item<int64_t>() > 0) {
+    throw Error(fmt::format("epoch {}: the weights of {} rank(s) differ from rank 0's after the step{}", epoch_,
+                            differing.item<int64_t>(),
+                            root.equal(mine) ? "" : fmt::format(" (rank {} is one of them)", comm_->rank())));
+  }
 }
 
 Accuracy Trainer::evaluate() {
   torch::NoGradGuard no_grad;
   model_->eval();
-  const at::Tensor predicted = model_->forward(block_, features_, 0).argmax(1);
+  const at::Tensor predicted = forward(0, " evaluation").argmax(1);
   model_->train();
-  return {accuracy(predicted, labels_, train_index_), accuracy(predicted, labels_, val_index_),
-          accuracy(predicted, labels_, test_index_)};
+  auto correct = [&](const at::Tensor& index) {
+    return predicted.index_select(0, index).eq(labels_.index_select(0, index)).sum().item<int64_t>();
+  };
+  at::Tensor counts = at::tensor({correct(train_index_), correct(val_index_), correct(test_index_)}, at::kLong);
+  if (comm_) comm_->allreduce(counts, ReduceOp::sum, fmt::format("epoch {} evaluation, correct counts", epoch_));
+  auto share = [](int64_t c, int64_t n) { return n == 0 ? 0.0 : static_cast<double>(c) / static_cast<double>(n); };
+  return {share(counts[0].item<int64_t>(), global_train_), share(counts[1].item<int64_t>(), global_val_),
+          share(counts[2].item<int64_t>(), global_test_)};
 }
 
 EpochMetrics Trainer::step() {
@@ -125,17 +238,27 @@ EpochMetrics Trainer::step() {
   m.epoch = epoch_;
   Stopwatch epoch_clock;
   model_->train();
+  if (exchange_) exchange_->reset_counters();
   Stopwatch clock;
-  const at::Tensor loss = this->loss(model_->forward(block_, features_, stream_key(options_.seed(), epoch_)));
+  const at::Tensor loss = this->loss(forward(stream_key(options_.seed(), epoch_), ""));
   m.forward_seconds = clock.seconds();
   clock = Stopwatch();
   optimizer_->zero_grad();
   loss.backward();
   m.backward_seconds = clock.seconds();
   clock = Stopwatch();
+  m.loss = allreduce_gradients(loss.item<double>());
+  m.allreduce_seconds = clock.seconds();
+  clock = Stopwatch();
   optimizer_->step();
   m.optimizer_seconds = clock.seconds();
-  m.loss = loss.item<double>();
+  if (exchange_) {
+    m.exchange_seconds = exchange_->counters().seconds;
+    m.bytes_sent = exchange_->counters().bytes_sent;
+    m.messages_sent = exchange_->counters().messages_sent;
+  }
+  m.compute_seconds = m.forward_seconds + m.backward_seconds + m.optimizer_seconds - m.exchange_seconds;
+  if (comm_ && options_.check_replicas()) check_replicas();
   if ((epoch_ + 1) % options_.eval_every() == 0 || epoch_ + 1 == options_.epochs()) {
     clock = Stopwatch();
     m.accuracy = evaluate();
@@ -148,21 +271,45 @@ EpochMetrics Trainer::step() {
   }
   m.epoch_seconds = epoch_clock.seconds();
   m.peak_rss_bytes = peak_rss_bytes();
+  spread_over_ranks(m);
   ++epoch_;
   return m;
+}
+
+void Trainer::spread_over_ranks(EpochMetrics& m) const {
+  const std::vector<double> mine = {m.epoch_seconds,
+                                    m.compute_seconds,
+                                    m.exchange_seconds,
+                                    m.allreduce_seconds,
+                                    static_cast<double>(m.bytes_sent),
+                                    static_cast<double>(m.peak_rss_bytes)};
+  at::Tensor max = at::tensor(mine, at::kDouble), sum = max.clone();
+  if (comm_) {
+    comm_->allreduce(max, ReduceOp::max, fmt::format("epoch {}, metrics", epoch_));
+    comm_->allreduce(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
+    m.ranks = comm_->size();
+  }
+  RankSpread* spreads[] = {&m.epoch_spread,     &m.compute_spread, &m.exchange_spread,
+                           &m.allreduce_spread, &m.bytes_spread,   &m.rss_spread};
+  for (int i = 0; i < 6; ++i) *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
 }
 
 TrainResult Trainer::train() {
   result_.epochs.clear();
   std::optional<Progress> progress;
-  if (options_.progress()) progress.emplace("train", options_.epochs() - epoch_);
+  if (options_.progress() && leader()) progress.emplace("train", options_.epochs() - epoch_);
   while (epoch_ < options_.epochs()) {
+    if (options_.before_epoch()) options_.before_epoch()(epoch_);
     const EpochMetrics m = step();
     metrics_.write(m.to_json());
     result_.epochs.push_back(m);
     if (progress) {
-      progress->note(m.evaluated ? fmt::format("loss {:.4f} val {:.3f}", m.loss, m.accuracy.val)
-                                 : fmt::format("loss {:.4f}", m.loss));
+      const std::string comm =
+          m.ranks > 1 ? fmt::format(" comm {:.0f}%", 100 * (m.exchange_spread.max + m.allreduce_spread.max) /
+                                                         std::max(m.epoch_spread.max, 1e-9))
+                      : "";
+      progress->note(m.evaluated ? fmt::format("loss {:.4f} val {:.3f}{}", m.loss, m.accuracy.val, comm)
+                                 : fmt::format("loss {:.4f}{}", m.loss, comm));
       progress->advance();
     }
     const bool due = options_.checkpoint_every() > 0 && epoch_ % options_.checkpoint_every() == 0;
@@ -175,6 +322,10 @@ TrainResult Trainer::train() {
 }
 
 void Trainer::save_checkpoint(const std::string& dir) const {
+  if (!leader()) {
+    comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
+    return;
+  }
   // Each checkpoint lives in its own folder; state.json, renamed into place last, names the
   // complete one, so a crash mid-write leaves the previous checkpoint intact.
   const std::string name = fmt::format("epoch-{:06d}", epoch_);
@@ -196,6 +347,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
     const std::string other = entry.path().filename().string();
     if (entry.is_directory() && other.rfind("epoch-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);
   }
+  if (comm_) comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
 }
 
 void Trainer::load_checkpoint(const std::string& dir) {

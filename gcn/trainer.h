@@ -1,22 +1,34 @@
 #pragma once
-// Trainer: full-graph training of a Model in one process -- Adam with weight decay, dropout,
+// Trainer: full-graph training of a Model -- in one process on a whole Dataset, or as one rank
+// of a distributed job on its Shard (DESIGN rules 2, 4, 6, 7). Adam with weight decay, dropout,
 // evaluation every N epochs, test accuracy reported at the best validation epoch, JSON-lines
 // metrics, a progress line, checkpoints. Deterministic: dropout draws from counter-based
-// streams keyed by (seed, epoch, layer, node, column), so the same seed gives bit-identical
-// losses and a run resumed from a checkpoint continues exactly as an uninterrupted one.
+// streams keyed by (seed, epoch, layer, node, column) with nodes named by their dataset ids, so
+// K ranks draw exactly the masks one process draws, and a run resumed from a checkpoint
+// continues exactly as an uninterrupted one.
+//
+// Distributed, each rank holds its Shard only: halo input features arrive once at set-up (layer 0
+// never exchanges), layers >= 1 receive halo rows through one exchange each (halo_fill, whose
+// backward returns halo gradients to their owners), the loss is the sum over local training
+// nodes divided by the global count, weight gradients are summed over ranks (allreduce), and
+// evaluation runs the same exchanges without dropout, summing correct counts over ranks.
 #include <torch/arg.h>
 #include <torch/optim/adam.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
+#include "comm/halo_exchange.h"
 #include "core/metrics_log.h"
 #include "datasets/dataset.h"
 #include "gcn/model.h"
+#include "partition/shard.h"
 #include "sampling/block.h"
 
 namespace halo {
@@ -32,11 +44,20 @@ struct TrainerOptions {
   TORCH_ARG(std::string, metrics_path) = "";    // JSON lines, one per epoch
   TORCH_ARG(std::string, checkpoint_dir) = "";  // written every checkpoint_every epochs and at the end
   TORCH_ARG(int64_t, checkpoint_every) = 0;
-  TORCH_ARG(bool, progress) = true;  // a progress line on a terminal
+  TORCH_ARG(bool, progress) = true;  // a progress line on a terminal (rank 0)
+  // After every step, compare a fingerprint of the weights across ranks and fail if any differs.
+  TORCH_ARG(bool, check_replicas) = false;
+  // Called with the epoch number before every training epoch (schedules, logging, fault injection).
+  TORCH_ARG(std::function<void(int64_t)>, before_epoch) = nullptr;
 };
 
 struct Accuracy {
   double train = 0, val = 0, test = 0;
+};
+
+// Spread of one quantity over the ranks (in one process: max = mean = the value).
+struct RankSpread {
+  double max = 0, mean = 0;
 };
 
 struct EpochMetrics {
@@ -44,8 +65,14 @@ struct EpochMetrics {
   double loss = 0;
   bool evaluated = false;
   Accuracy accuracy;
+  // This rank's times. exchange: inside halo exchanges during forward and backward; allreduce:
+  // the gradient allreduce; compute: forward + backward + optimizer minus exchange.
   double epoch_seconds = 0, forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0, eval_seconds = 0;
-  int64_t peak_rss_bytes = 0;
+  double exchange_seconds = 0, allreduce_seconds = 0, compute_seconds = 0;
+  int64_t bytes_sent = 0, messages_sent = 0, peak_rss_bytes = 0;
+  // Over all ranks.
+  int ranks = 1;
+  RankSpread epoch_spread, compute_spread, exchange_spread, allreduce_spread, bytes_spread, rss_spread;
   nlohmann::json to_json() const;
 };
 
@@ -58,30 +85,45 @@ struct TrainResult {
 
 class Trainer {
  public:
-  // Trains `model` on the whole of `data` (a copy of its tensors is kept; `data` may go).
+  // Trains `model` on the whole of `data` in one process (a copy of its tensors is kept).
   Trainer(const Dataset& data, Model model, const TrainerOptions& options);
+  // Rank comm->rank() of a distributed job trains on `shard`, its part of a partition into
+  // comm->size() parts. Rank 0's initial weights are broadcast, so every rank starts alike.
+  Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model model, const TrainerOptions& options);
 
   // Runs the epochs left (all of them, or those after a restored checkpoint).
   TrainResult train();
   // One training epoch (forward, loss, backward, Adam step), evaluating if it is due.
   EpochMetrics step();
-  // Exact accuracies on the three splits (no dropout).
+  // Exact accuracies on the three splits (no dropout), over the whole graph.
   Accuracy evaluate();
 
   // Model, optimizer and trainer state; written to temporary names and renamed, with
-  // state.json (the manifest) last, so a directory with state.json is complete.
+  // state.json (the manifest) last, so a directory with state.json is complete. Distributed,
+  // rank 0 writes (the weights are the same on every rank) and every rank reads.
   void save_checkpoint(const std::string& dir) const;
   void load_checkpoint(const std::string& dir);
 
   int64_t epoch() const { return epoch_; }  // the next epoch to run
   Model model() const { return model_; }
+  bool distributed() const { return comm_ != nullptr; }
+  bool leader() const { return !comm_ || comm_->rank() == 0; }  // writes metrics and checkpoints
 
  private:
+  void set_up();
+  at::Tensor forward(uint64_t key, const std::string& phase);
   at::Tensor loss(const at::Tensor& logits) const;
+  double allreduce_gradients(double local_loss);
+  void check_replicas();
+  void spread_over_ranks(EpochMetrics& m) const;
 
   TrainerOptions options_;
-  Block block_;
-  at::Tensor features_, labels_, train_index_, val_index_, test_index_;
+  std::shared_ptr<Communicator> comm_;      // null in one process
+  std::unique_ptr<HaloExchange> exchange_;  // null in one process
+  std::unique_ptr<Block> block_;
+  at::Tensor features_;                                       // [columns, F]: inner rows, then halo rows
+  at::Tensor labels_, train_index_, val_index_, test_index_;  // over rows
+  int64_t global_train_ = 0, global_val_ = 0, global_test_ = 0;
   Model model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   MetricsLog metrics_;

@@ -1,28 +1,48 @@
-// `halo train`: full-graph training in one process (distributed training runs under mpirun
-// on a partition directory).
+// `halo train`: full-graph training, in one process on a dataset, or under mpirun on a
+// partition directory (rank k trains on part k).
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/utils.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
 
+#include "comm/communicator.h"
 #include "core/error.h"
 #include "datasets/dataset_source.h"
 #include "gcn/trainer.h"
 #include "launch/cli_common.h"
+#include "partition/partition_dir.h"
 
 namespace halo::cli {
 
 void add_train_command(CLI::App& app) {
   struct Args {
-    std::string spec, metrics, checkpoint, export_path;
+    std::string spec, parts, metrics, checkpoint, export_path;
+    double deadline = 600;
+    std::vector<int64_t> stall;  // rank, epoch
     ModelOptions model;
     TrainerOptions trainer;
-    bool normalize_features = false, resume = false, json = false;
+    bool normalize_features = false, resume = false, json = false, check_replicas = false;
   };
   static Args a;
-  CLI::App* cmd = app.add_subcommand("train", "Train a GNN on a whole graph (one process)");
-  cmd->add_option("dataset", a.spec, "Dataset: a path, a preset, or a folder name under $HALO_DATA")->required();
+  CLI::App* cmd = app.add_subcommand("train", "Train a GNN on a whole graph: one process, or mpirun on a partition");
+  auto* dataset = cmd->add_option("dataset", a.spec, "Dataset: a path, a preset, or a folder name under $HALO_DATA");
+  auto* parts = cmd->add_option("--parts", a.parts,
+                                "Partition directory (halo partition): under `mpirun -np K`, rank k trains on part k");
+  dataset->excludes(parts);
+  cmd->add_option("--deadline", a.deadline, "Seconds a rank waits for a peer before failing the job")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--check-replicas", a.check_replicas, "Check after every step that all ranks hold the same weights");
+  cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E")
+      ->expected(2)
+      ->delimiter(':')
+      ->option_text("R:E")
+      ->group("Testing");
   cmd->add_option("--model", a.model.kind(), "Architecture")
       ->check(CLI::IsMember({"gcn", "sage", "gat"}))
       ->option_text("gcn|sage|gat");
@@ -48,27 +68,61 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--export", a.export_path, "Write the trained weights as a dict for Python's torch.load");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
   cmd->callback([] {
+    if (a.spec.empty() == a.parts.empty()) throw UsageError("train: give a dataset, or --parts DIR under mpirun");
     if (a.resume && a.checkpoint.empty()) throw UsageError("--resume needs --checkpoint DIR");
-    Dataset d = load_dataset(a.spec);
-    if (a.normalize_features) d.features = row_normalized(d.features);
-    spdlog::info("{}", describe(d));
-    torch::manual_seed(a.trainer.seed());
-    Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
-    Trainer trainer(d, model, TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint));
-    if (a.resume) {
-      trainer.load_checkpoint(a.checkpoint);
-      spdlog::info("resumed from {} at epoch {}", a.checkpoint, trainer.epoch());
+    TrainerOptions options =
+        TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint).check_replicas(a.check_replicas);
+    std::unique_ptr<Trainer> trainer;
+    std::string name;
+    if (a.parts.empty()) {
+      Dataset d = load_dataset(a.spec);
+      if (a.normalize_features) d.features = row_normalized(d.features);
+      spdlog::info("{}", describe(d));
+      name = d.name;
+      torch::manual_seed(a.trainer.seed());
+      Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
+      trainer = std::make_unique<Trainer>(d, model, options);
+    } else {
+      std::shared_ptr<Communicator> comm = mpi_world();
+      comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));
+      // One set of progress messages per job; other ranks still report warnings and errors.
+      if (comm->rank() > 0 && spdlog::get_level() == spdlog::level::info) spdlog::set_level(spdlog::level::warn);
+      const PartitionMeta meta = read_partition_meta(a.parts);
+      if (meta.num_parts != comm->size()) {
+        throw UsageError(
+            fmt::format("{} has {} parts but the job has {} ranks: run mpirun -np {} halo train --parts {}", a.parts,
+                        meta.num_parts, comm->size(), meta.num_parts, a.parts));
+      }
+      if (!a.stall.empty() && a.stall[0] == comm->rank()) {
+        options.before_epoch([](int64_t epoch) {
+          while (epoch == a.stall[1]) std::this_thread::sleep_for(std::chrono::hours(1));
+        });
+      }
+      Shard shard = load_shard(meta, comm->rank());
+      if (a.normalize_features) shard.features = row_normalized(shard.features);
+      spdlog::info("{}: {} ranks ({} backend, {} threads each), deadline {} s", a.parts, comm->size(), comm->backend(),
+                   at::get_num_threads(), a.deadline);
+      name = meta.dataset;
+      torch::manual_seed(a.trainer.seed());
+      Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
+      trainer = std::make_unique<Trainer>(shard, comm, model, options);
     }
-    const TrainResult r = trainer.train();
-    if (!a.export_path.empty()) export_weights(model, a.export_path);
+    if (a.resume) {
+      trainer->load_checkpoint(a.checkpoint);
+      spdlog::info("resumed from {} at epoch {}", a.checkpoint, trainer->epoch());
+    }
+    const TrainResult r = trainer->train();
+    if (!trainer->leader()) return;
+    if (!a.export_path.empty()) export_weights(trainer->model(), a.export_path);
     double mean_epoch = 0;
-    for (const EpochMetrics& m : r.epochs) mean_epoch += m.epoch_seconds / static_cast<double>(r.epochs.size());
+    for (const EpochMetrics& m : r.epochs) mean_epoch += m.epoch_spread.max / static_cast<double>(r.epochs.size());
     nlohmann::json j = r.to_json();
     j["mean_epoch_seconds"] = mean_epoch;
+    j["ranks"] = r.epochs.empty() ? 1 : r.epochs.front().ranks;
     emit(a.json, j,
          fmt::format("{} {} x{}: best validation {:.2f}% at epoch {}, test accuracy there {:.2f}% "
                      "(final loss {:.4f}, {:.1f} ms per epoch)\n",
-                     d.name, a.model.kind(), a.model.layers(), 100 * r.at_best.val, r.best_epoch, 100 * r.at_best.test,
+                     name, a.model.kind(), a.model.layers(), 100 * r.at_best.val, r.best_epoch, 100 * r.at_best.test,
                      r.epochs.empty() ? 0.0 : r.epochs.back().loss, 1000 * mean_epoch));
   });
 }

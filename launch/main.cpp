@@ -7,10 +7,23 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "comm/communicator.h"
 #include "core/blas_check.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "launch/cli_common.h"
+
+namespace {
+
+// Reports the error; in a job of several ranks, also ends the others, which would otherwise wait
+// for this one until their deadline.
+int fail(const std::exception& e, int code) {
+  spdlog::error("{}", e.what());
+  if (halo::mpi_started()) halo::abort_job(code);
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("halo"));
@@ -21,7 +34,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "halo 0.1.0");
   int threads = 0;
   std::string log_level = "info";
-  app.add_option("--threads", threads, "Threads per process (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "Threads per process (default: the cores divided among the ranks on this host)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   std::unique_ptr<tbb::global_control> thread_limit;
@@ -34,6 +48,7 @@ int main(int argc, char** argv) {
   halo::cli::add_info_command(app);
   halo::cli::add_partition_command(app);
   halo::cli::add_train_command(app);
+  halo::cli::add_igcn_command(app);
 
   try {
     app.parse(argc, argv);
@@ -43,11 +58,9 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const halo::UsageError& e) {
-    spdlog::error("{}", e.what());
-    return 2;
+    return fail(e, 2);
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
+    return fail(e, 1);
   }
   return 0;
 }

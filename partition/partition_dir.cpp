@@ -65,11 +65,19 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
 
   fs::create_directories(dir);
   fs::remove(fs::path(dir) / "meta.json");
-  const auto halos = halo_lists(d.graph, map);
-  const std::vector<int32_t> in_degree = d.graph.in_degrees(), out_degree = d.graph.out_degrees();
+  // Shards hold the graph without self-loops and degrees that do not count them, as Block
+  // wants: models add their own self-loops, so a part normalises exactly as the whole graph.
+  std::optional<Dataset> simple;
+  if (d.graph.num_self_loops() > 0) {
+    simple = Dataset{d.name, d.graph.with_self_loops(SelfLoops::remove), d.features, d.labels, d.train_mask,
+                     d.val_mask, d.test_mask, d.num_classes};
+  }
+  const Dataset& data = simple ? *simple : d;
+  const auto halos = halo_lists(data.graph, map);
+  const std::vector<int32_t> in_degree = data.graph.in_degrees(), out_degree = data.graph.out_degrees();
   nlohmann::json files = nlohmann::json::array();
   for (int32_t part = 0; part < k; ++part) {
-    const Shard s = build_shard(d, map, part, halos, in_degree, out_degree);
+    const Shard s = build_shard(data, map, part, halos, in_degree, out_degree);
     const fs::path rel = fs::path(fmt::format("part-{}", part)) / "shard.bin";
     fs::create_directories(fs::path(dir) / rel.parent_path());
     save_shard(s, (fs::path(dir) / rel).string());

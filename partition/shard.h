@@ -2,8 +2,8 @@
 // Shard: one rank's part of a partitioned dataset. Local ids are [inner | halo]: inner rows
 // 0..num_inner-1 are the nodes this part owns (new global ids global_begin + i), halo rows
 // follow, ordered by owner part and then by global id. The local CSR holds every in-edge of
-// every inner node (1-hop halo), with columns over [inner | halo]. Degrees are full-graph
-// degrees, so normalisation does not depend on the cut.
+// every inner node (1-hop halo) except self-loops, with columns over [inner | halo]. Degrees
+// are full-graph degrees (self-loops not counted), so normalisation does not depend on the cut.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets Halo up (dependencies + build) and runs the demo on its embedded default: a generated
-# community graph, partitioned with METIS into one part per rank.
+# community graph, partitioned with METIS into one part per rank, trained with mpirun.
 # Usage: scripts/demo.sh [ranks]   (default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,8 @@ scripts/setup.sh
 out=${HALO_DEMO_DIR:-build/demo}
 mkdir -p "$out"
 build/launch/halo partition community --parts "$ranks" -o "$out/parts"
-build/launch/halo train community --model gcn --hidden 64 --epochs 100 --metrics "$out/metrics.jsonl"
+# OpenMPI refuses to run as root unless told; --oversubscribe allows more ranks than cores and
+# --bind-to none lets each rank's threads use any core.
+[ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun --oversubscribe --bind-to none -np "$ranks" \
+  build/launch/halo train --parts "$out/parts" --model gcn --hidden 64 --epochs 100 --metrics "$out/metrics.jsonl"

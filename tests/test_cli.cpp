@@ -1,9 +1,7 @@
 // The `halo` binary end to end: exit codes (0 ok, 1 runtime error, 2 usage error), --json
 // output, and error messages that reach the user.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
@@ -11,20 +9,10 @@
 namespace halo {
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out;  // stdout, plus stderr when asked
-};
+using test::Outcome;
 
 Outcome halo(const std::string& args, bool with_stderr = false) {
-  const std::string cmd = std::string(HALO_BIN) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return test::run(std::string(HALO_BIN) + " " + args, with_stderr);
 }
 
 TEST(Cli, HelpForEveryCommand) {

@@ -1,8 +1,10 @@
 #pragma once
-// Shared pieces of the tests: where the real datasets live, scratch folders, and checking
-// that a call fails with a given message.
+// Shared pieces of the tests: where the real datasets live, scratch folders, checking that a
+// call fails with a given message, and running a command.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +57,23 @@ inline void expect_error(const std::function<void()>& fn, std::initializer_list<
     return;
   }
   ADD_FAILURE() << "expected an error mentioning " << *parts.begin();
+}
+
+struct Outcome {
+  int code;         // exit status, -1 if killed
+  std::string out;  // stdout, plus stderr when asked
+};
+
+// Runs a shell command and collects its output.
+inline Outcome run(const std::string& command, bool with_stderr = false) {
+  const std::string cmd = command + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace halo::test

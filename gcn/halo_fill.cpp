@@ -1,0 +1,43 @@
+#include "gcn/halo_fill.h"
+
+#include <ATen/Functions.h>
+#include <torch/autograd.h>
+
+namespace halo {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& inner, HaloExchange* exchange, int64_t tag,
+                            const std::string& what) {
+    // saved_data holds IValues only: the exchange travels as its address (it outlives backward).
+    ctx->saved_data["exchange"] = reinterpret_cast<int64_t>(exchange);
+    ctx->saved_data["tag"] = tag;
+    ctx->saved_data["what"] = what;
+    const at::Tensor halo = exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features");
+    return at::cat({inner, halo});
+  }
+
+  // d/d(inner) of [inner | bcast(inner)] is grad_inner + reduce(grad_halo): the adjoint of bcast.
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto& exchange = *reinterpret_cast<HaloExchange*>(ctx->saved_data["exchange"].toInt());
+    const int64_t n = exchange.plan().num_inner;
+    const at::Tensor& grad = grads[0];
+    at::Tensor inner = grad.narrow(0, 0, n).clone(at::MemoryFormat::Contiguous);
+    exchange.reduce(grad.narrow(0, n, grad.size(0) - n).contiguous(), inner,
+                    static_cast<int>(ctx->saved_data["tag"].toInt()),
+                    ctx->saved_data["what"].toStringRef() + " gradients");
+    return {inner, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what) {
+  return HaloFillFunction::apply(inner, &exchange, static_cast<int64_t>(tag), what);
+}
+
+}  // namespace halo

@@ -1,0 +1,19 @@
+#pragma once
+// The exchange between layers as an autograd operation: forward broadcasts the inner rows to the
+// ranks holding them as halo, giving rows for all columns [inner | halo]; backward reduces the
+// halo rows' gradients into their owners' rows. So the model's backward pass sends halo
+// gradients home by itself, and layers never see MPI.
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "comm/halo_exchange.h"
+
+namespace halo {
+
+// inner: [num_inner, F] -> [num_inner + num_halo, F]. `tag` tells exchanges in flight apart (the
+// layer); `what` names it in deadline errors ("epoch 3, layer 1"). `exchange` must outlive the
+// backward pass.
+at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what);
+
+}  // namespace halo

@@ -1,0 +1,85 @@
+// `mpirun -np K halo train --parts DIR` end to end: the same result as one process, a clear
+// error for the wrong number of ranks, and a silent peer that fails the job instead of hanging it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace halo {
+namespace {
+
+using test::Outcome;
+
+Outcome halo(const std::string& args) { return test::run(std::string(HALO_BIN) + " " + args, true); }
+
+Outcome mpirun(int ranks, const std::string& args) {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  return test::run(
+      std::string(HALO_MPIEXEC) + " --oversubscribe -np " + std::to_string(ranks) + " " + HALO_BIN + " " + args, true);
+}
+
+// The --json line of a command's output.
+nlohmann::json result_of(const Outcome& r) {
+  const size_t start = r.out.rfind("\n{");
+  return nlohmann::json::parse(r.out.substr(start == std::string::npos ? r.out.find('{') : start + 1));
+}
+
+class DistributedCli : public testing::Test {
+ protected:
+  void SetUp() override {
+    const Outcome p = halo("partition tiny --parts 2 -o " + dir_.path("parts"));
+    ASSERT_EQ(p.code, 0) << p.out;
+  }
+  std::string parts() const { return dir_.path("parts"); }
+  test::TempDir dir_;
+};
+
+TEST_F(DistributedCli, TwoRanksGiveTheOneProcessResult) {
+  const std::string flags = " --epochs 12 --eval-every 4 --seed 5 --json";
+  const Outcome one = halo("train tiny" + flags);
+  ASSERT_EQ(one.code, 0) << one.out;
+  const std::string metrics = dir_.path("metrics.jsonl");
+  const Outcome two = mpirun(2, "train --parts " + parts() + flags + " --check-replicas --metrics " + metrics);
+  ASSERT_EQ(two.code, 0) << two.out;
+  const nlohmann::json a = result_of(one), b = result_of(two);
+  EXPECT_NEAR(b["final_loss"].get<double>(), a["final_loss"].get<double>(), 1e-5 * a["final_loss"].get<double>());
+  EXPECT_EQ(b["best_epoch"], a["best_epoch"]);
+  EXPECT_EQ(b["test_acc_at_best_val"], a["test_acc_at_best_val"]);
+  EXPECT_EQ(b["ranks"], 2);
+  // Rank 0 writes one line per epoch with the spread over ranks.
+  std::ifstream in(metrics);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json m = nlohmann::json::parse(line);
+    EXPECT_EQ(m["ranks"], 2);
+    EXPECT_GT(m["bytes_sent"].get<double>(), 0);
+    EXPECT_GE(m["epoch_seconds"].get<double>(), m["epoch_seconds_mean"].get<double>());
+    ++lines;
+  }
+  EXPECT_EQ(lines, 12);
+}
+
+TEST_F(DistributedCli, WrongNumberOfRanksIsAUsageError) {
+  const Outcome r = mpirun(3, "train --parts " + parts() + " --epochs 1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("has 2 parts but the job has 3 ranks: run mpirun -np 2"), std::string::npos) << r.out;
+}
+
+TEST_F(DistributedCli, SilentPeerFailsTheJob) {
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome r = mpirun(2, "train --parts " + parts() + " --epochs 10 --deadline 2 --inject-stall 1:3");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("rank 0: peer 1 did not answer within 2 s (epoch 3, layer 1 features)"), std::string::npos)
+      << r.out;
+  EXPECT_LT(seconds, 60);
+}
+
+}  // namespace
+}  // namespace halo
