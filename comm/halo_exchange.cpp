@@ -1,0 +1,152 @@
+#include "comm/halo_exchange.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/resources.h"
+
+namespace halo {
+
+// One exchange in flight: the messages, and the buffers they read and fill (one contiguous
+// buffer each, sliced per peer in rank order).
+struct HaloExchange::Pending::State {
+  bool bcast = true;
+  std::unique_ptr<Transfer> transfer;
+  at::Tensor packed, received;  // [rows sent, F], [rows received, F]
+};
+
+HaloExchange::Pending::Pending() = default;
+HaloExchange::Pending::Pending(Pending&&) noexcept = default;
+HaloExchange::Pending& HaloExchange::Pending::operator=(Pending&&) noexcept = default;
+HaloExchange::Pending::~Pending() = default;
+
+namespace {
+
+at::Tensor index_tensor(const std::vector<int32_t>& rows, at::Device device) {
+  return at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong).to(device);
+}
+
+}  // namespace
+
+HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm)
+    : plan_(std::move(plan)), comm_(std::move(comm)) {
+  const std::string where = fmt::format("HaloExchange (rank {})", comm_->rank());
+  plan_.check(where);
+  if (plan_.rank != comm_->rank() || plan_.num_ranks != comm_->size()) {
+    throw Error(fmt::format("{}: the plan is for rank {} of {}, the communicator is rank {} of {}", where, plan_.rank,
+                            plan_.num_ranks, comm_->rank(), comm_->size()));
+  }
+  send_index_ = index_tensor(plan_.send_rows, comm_->device());
+  recv_index_ = index_tensor(plan_.recv_rows, comm_->device());
+  recv_in_order_ = plan_.rows_received() == plan_.num_halo;
+  for (int64_t i = 0; i < plan_.rows_received() && recv_in_order_; ++i) recv_in_order_ = plan_.recv_rows[i] == i;
+}
+
+HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, int tag, const std::string& what) {
+  Stopwatch watch;
+  const char* name = bcast ? "bcast_begin" : "reduce_begin";
+  if (tag < 0 || tag >= kMaxTags) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: tag {} is out of range (0..{}) ({})", comm_->rank(), name, tag,
+                            kMaxTags - 1, what));
+  }
+  const int64_t rows = bcast ? plan_.num_inner : plan_.num_halo;
+  if (!source.defined() || source.dim() != 2 || source.size(0) != rows || source.device() != comm_->device()) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: expected a [{}, F] tensor on {}, got {} ({})", comm_->rank(),
+                            name, rows, comm_->device().str(),
+                            source.defined()
+                                ? fmt::format("[{}] on {}", fmt::join(source.sizes(), ", "), source.device().str())
+                                : "an undefined tensor",
+                            what));
+  }
+  // bcast sends owned rows send_rows and receives into recv_rows; reduce runs the other way.
+  const std::vector<int64_t>& out = bcast ? plan_.send_offsets : plan_.recv_offsets;
+  const std::vector<int64_t>& in = bcast ? plan_.recv_offsets : plan_.send_offsets;
+  auto state = std::make_unique<Pending::State>();
+  state->bcast = bcast;
+  state->packed = source.index_select(0, bcast ? send_index_ : recv_index_);
+  state->received = at::empty({in.back(), source.size(1)}, source.options());
+  std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
+  int64_t messages = 0;
+  for (int32_t j = 0; j < plan_.num_ranks; ++j) {
+    send[j] = state->packed.narrow(0, out[j], out[j + 1] - out[j]);
+    recv[j] = state->received.narrow(0, in[j], in[j + 1] - in[j]);
+    messages += send[j].numel() > 0;
+  }
+  state->transfer = comm_->start_exchange(std::move(send), std::move(recv), 2 * tag + (bcast ? 0 : 1), what);
+  counters_.messages_sent += messages;
+  counters_.bytes_sent += static_cast<int64_t>(state->packed.nbytes());
+  counters_.rows_sent += out.back();
+  Pending pending;
+  pending.state_ = std::move(state);
+  counters_.seconds += watch.seconds();
+  return pending;
+}
+
+std::unique_ptr<HaloExchange::Pending::State> HaloExchange::take(Pending& pending, bool bcast, const char* name) const {
+  if (!pending.state_) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: the Pending is empty (already ended, or moved from)",
+                            comm_->rank(), name));
+  }
+  if (pending.state_->bcast != bcast) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: got the Pending of a {}_begin", comm_->rank(), name,
+                            bcast ? "reduce" : "bcast"));
+  }
+  return std::move(pending.state_);
+}
+
+HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag, const std::string& what) {
+  return begin(true, owned, tag, what);
+}
+
+// Received rows land at their halo positions; in a full plan they arrive in halo order already.
+at::Tensor HaloExchange::bcast_end(Pending pending) {
+  const auto state = take(pending, true, "bcast_end");
+  Stopwatch watch;
+  state->transfer->wait();
+  at::Tensor halo = state->received;
+  if (!recv_in_order_) {
+    halo = at::zeros({plan_.num_halo, state->received.size(1)}, state->received.options());
+    halo.index_copy_(0, recv_index_, state->received);
+  }
+  counters_.seconds += watch.seconds();
+  return halo;
+}
+
+at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::string& what) {
+  return bcast_end(bcast_begin(owned, tag, what));
+}
+
+HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, int tag, const std::string& what) {
+  return begin(false, halo, tag, what);
+}
+
+// owned[send_rows[i]] += received[i]. One index_add_ per peer, in rank order: a row several peers
+// hold gets their sums in the same order on every run and device (no row repeats within a peer,
+// HaloPlan::check, so no two adds of one call meet).
+void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
+  const auto state = take(pending, false, "reduce_end");
+  Stopwatch watch;
+  const at::Tensor& received = state->received;
+  if (!owned.defined() || owned.dim() != 2 || owned.size(0) != plan_.num_inner || owned.size(1) != received.size(1) ||
+      owned.scalar_type() != received.scalar_type() || owned.device() != received.device()) {
+    throw Error(fmt::format("rank {}: HaloExchange::reduce_end: owned must be a [{}, {}] {} tensor on {}, got {}",
+                            comm_->rank(), plan_.num_inner, received.size(1), c10::toString(received.scalar_type()),
+                            received.device().str(),
+                            owned.defined() ? fmt::format("[{}] {} on {}", fmt::join(owned.sizes(), ", "),
+                                                          c10::toString(owned.scalar_type()), owned.device().str())
+                                            : "an undefined tensor"));
+  }
+  state->transfer->wait();
+  for (int32_t j = 0; j < plan_.num_ranks; ++j) {
+    const int64_t first = plan_.send_offsets[j], count = plan_.rows_to(j);
+    if (count > 0) owned.index_add_(0, send_index_.narrow(0, first, count), received.narrow(0, first, count));
+  }
+  counters_.seconds += watch.seconds();
+}
+
+void HaloExchange::reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what) {
+  reduce_end(reduce_begin(halo, tag, what), owned);
+}
+
+}  // namespace halo

@@ -1,0 +1,79 @@
+#pragma once
+// HaloExchange: split-phase operations on a HaloPlan, shaped like PETSc's PetscSF.
+//   bcast:  owner rows -> halo copies     (forward: halo features of the next layer)
+//   reduce: halo rows  -> summed into owners (backward: halo gradients back to their owners)
+// reduce is the adjoint of bcast: <bcast(x), y> = <x, reduce(y)>. Each *_begin packs and posts
+// the messages and returns at once, so computation can run before the matching *_end.
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "comm/halo_plan.h"
+
+namespace halo {
+
+// Bytes and messages this rank sent, and the seconds it spent inside begin/end calls (packing,
+// posting, waiting, unpacking): the exchange's share of an epoch.
+struct ExchangeCounters {
+  int64_t bytes_sent = 0, messages_sent = 0, rows_sent = 0;
+  double seconds = 0;
+};
+
+class HaloExchange {
+ public:
+  // Tags below this bound are free for callers (one per layer, say); the exchange maps each to
+  // one transfer tag per direction, so message tags stay bounded.
+  static constexpr int kMaxTags = kMaxTransferTag / 2;
+
+  // One exchange in flight. Move-only; pass it to the matching *_end.
+  class Pending {
+   public:
+    Pending();
+    Pending(Pending&&) noexcept;
+    Pending& operator=(Pending&&) noexcept;
+    ~Pending();
+
+   private:
+    friend class HaloExchange;
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+
+  HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm);
+
+  const HaloPlan& plan() const { return plan_; }
+  Communicator& communicator() const { return *comm_; }
+
+  // owned: [num_inner, F] on comm's device, any dtype. `what` names the exchange in deadline
+  // errors ("epoch 3, layer 1 features"). The end returns [num_halo, F]; halo rows no peer sends
+  // (none in a full plan) are zero.
+  Pending bcast_begin(const at::Tensor& owned, int tag, const std::string& what);
+  at::Tensor bcast_end(Pending pending);
+  at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what);
+
+  // halo: [num_halo, F]. The end adds the rows received from each peer into owned[send_rows]
+  // (in place, owned: [num_inner, F]).
+  Pending reduce_begin(const at::Tensor& halo, int tag, const std::string& what);
+  void reduce_end(Pending pending, at::Tensor& owned);
+  void reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what);
+
+  const ExchangeCounters& counters() const { return counters_; }
+  void reset_counters() { counters_ = {}; }
+
+ private:
+  // Packs the rows of `source` each peer gets and starts the messages; reduce is bcast with the
+  // plan's send and receive sides swapped.
+  Pending begin(bool bcast, const at::Tensor& source, int tag, const std::string& what);
+  std::unique_ptr<Pending::State> take(Pending& pending, bool bcast, const char* name) const;
+
+  HaloPlan plan_;
+  std::shared_ptr<Communicator> comm_;
+  ExchangeCounters counters_;
+  at::Tensor send_index_, recv_index_;  // send_rows / recv_rows as int64 on comm's device
+  bool recv_in_order_ = false;          // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
+};
+
+}  // namespace halo

@@ -1,0 +1,63 @@
+#pragma once
+// Private to comm/: the MPI backend and the deadline-bounded polling both backends share.
+#include <mpi.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+
+namespace halo::detail {
+
+// Pauses between polls of a pending operation. Short waits spin, longer ones yield and then
+// sleep, growing to 1 ms: ranks often outnumber cores (tests run 4 ranks on 2), and a rank that
+// busy-polls takes the core its peer needs to make progress.
+class Backoff {
+ public:
+  void pause();
+
+ private:
+  int polls_ = 0;
+  std::chrono::microseconds sleep_{10};
+};
+
+// A deadline in the form the error messages print it ("1.5").
+std::string seconds_text(std::chrono::milliseconds d);
+
+class MpiCommunicator final : public Communicator, public std::enable_shared_from_this<MpiCommunicator> {
+ public:
+  explicit MpiCommunicator(MPI_Comm world);
+
+  std::string backend() const override { return "mpi"; }
+  at::Device device() const override { return at::kCPU; }
+
+  void barrier(const std::string& what) override;
+  void allreduce(at::Tensor& t, ReduceOp op, const std::string& what) override;
+  void broadcast(at::Tensor& t, int root, const std::string& what) override;
+  std::unique_ptr<Transfer> start_exchange(std::vector<at::Tensor> send, std::vector<at::Tensor> recv, int tag,
+                                           const std::string& what) override;
+
+  // Requests given up on (past a deadline, or a Transfer destroyed unfinished): MPI may still
+  // write `keep` (or read it), so it stays alive until the request completes. Collectives cannot
+  // be cancelled; a later matching call of the other ranks completes them.
+  void abandon(std::vector<MPI_Request> requests, std::vector<at::Tensor> keep);
+
+  MPI_Comm comm() const { return comm_; }
+
+ private:
+  // Polls the requests of a collective until they complete; past the deadline abandons them and
+  // throws "rank R: the other ranks did not join OP within S s (WHAT)".
+  void wait_collective(std::vector<MPI_Request> requests, const at::Tensor& keep, const char* op,
+                       const std::string& what);
+  void reap_abandoned();
+
+  MPI_Comm comm_;
+  std::mutex abandoned_mutex_;
+  std::vector<MPI_Request> abandoned_;
+  std::vector<at::Tensor> abandoned_keep_;
+};
+
+}  // namespace halo::detail
