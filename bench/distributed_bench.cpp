@@ -1,9 +1,11 @@
 // Distributed training benchmark: GCN and GraphSAGE (hidden 256, 2 and 3 layers) on a
-// Reddit-like generated graph, on K = 1, 2, 4 ranks of one machine. Partitions once per K with
-// `halo partition`, trains with `mpirun -np K halo train --parts`, and reads rank 0's metrics
-// (spread over ranks) into one table: epoch time, its compute / exchange / allreduce parts,
-// bytes sent per epoch (all ranks) and peak RSS per rank.
+// Reddit-like generated graph, on K = 1, 2, 4 ranks of one machine, with the full halo or
+// BNS-GCN boundary rates. Partitions once per K with `halo partition`, trains with
+// `mpirun -np K halo train --parts`, and reads rank 0's metrics (spread over ranks) into one
+// table: epoch time, its compute / exchange / allreduce parts, halo rows and bytes sent per
+// epoch, peak RSS per rank, and the test accuracy after the last epoch.
 //   build/bench/distributed_bench [--dataset reddit-sim:nodes=100000] [--ranks 1,2,4] [--epochs 4]
+//   build/bench/distributed_bench --models sage --layers 3 --ranks 2,4 --rates 1,0.5,0.1,0.01,0 --epochs 30
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +29,8 @@ void run(const std::string& command) {
 
 // Means over the timed epochs: the first (warm-up) and the last (it evaluates) are left out.
 struct Row {
-  double epoch = 0, compute = 0, compute_mean = 0, exchange = 0, exchange_mean = 0, allreduce = 0, bytes = 0, rss = 0;
+  double epoch = 0, compute = 0, compute_mean = 0, exchange = 0, exchange_mean = 0, allreduce = 0, sample = 0;
+  double halo_rows = 0, bytes = 0, rss = 0, test_acc = 0;
 };
 
 Row read_metrics(const std::string& path) {
@@ -46,9 +49,12 @@ Row read_metrics(const std::string& path) {
     r.exchange += m["exchange_seconds"].get<double>() / n;
     r.exchange_mean += m["exchange_seconds_mean"].get<double>() / n;
     r.allreduce += m["allreduce_seconds"].get<double>() / n;
+    r.sample += m["sample_seconds"].get<double>() / n;
+    r.halo_rows += m["halo_rows_mean"].get<double>() / n;
     r.bytes += m["bytes_sent_mean"].get<double>() * ranks / n;
   }
   r.rss = lines.back()["peak_rss_bytes"].get<double>();
+  r.test_acc = lines.back()["test_acc"].get<double>();
   return r;
 }
 
@@ -59,10 +65,15 @@ int main(int argc, char** argv) {
   using namespace halo;
   CLI::App app("Distributed training: epoch time and its parts on K ranks of this machine");
   std::string dataset = "reddit-sim:nodes=100000", mpirun = HALO_MPIEXEC;
-  std::vector<int> ranks = {1, 2, 4};
+  std::vector<int> ranks = {1, 2, 4}, layer_counts = {2, 3};
+  std::vector<std::string> models = {"gcn", "sage"};
+  std::vector<double> rates;
   int epochs = 4;
   app.add_option("--dataset", dataset, "Dataset spec (preset with overrides, or a path)");
   app.add_option("--ranks", ranks, "Rank counts")->delimiter(',');
+  app.add_option("--models", models, "Models")->delimiter(',');
+  app.add_option("--layers", layer_counts, "Layer counts")->delimiter(',');
+  app.add_option("--rates", rates, "BNS-GCN boundary rates (default: the full halo, no sampler)")->delimiter(',');
   app.add_option("--epochs", epochs, "Epochs per run (the first and last are not timed)")->check(CLI::Range(3, 1000));
   app.add_option("--mpirun", mpirun, "mpirun to use");
   CLI11_PARSE(app, argc, argv);
@@ -73,22 +84,31 @@ int main(int argc, char** argv) {
     const std::string halo = HALO_BIN;
     const std::string launch = mpirun + " --oversubscribe --bind-to none";
     fmt::print(
-        "| model | layers | ranks | epoch s | compute s (max / mean) | exchange s (max / mean) | allreduce s "
-        "(max) | MB sent / epoch | peak RSS / rank MiB |\n|---|---|---|---|---|---|---|---|---|\n");
+        "| model | layers | ranks | p | epoch s | compute s (max / mean) | exchange s (max / mean) | allreduce s "
+        "| sample s | halo rows / rank | MB sent / epoch | peak RSS / rank MiB | test acc |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::vector<std::string> rate_flags;
+    for (double p : rates) rate_flags.push_back(fmt::format("--boundary-rate {}", p));
+    if (rate_flags.empty()) rate_flags.push_back("");
     for (int k : ranks) {
       const std::string parts = (work / fmt::format("parts-{}", k)).string();
       run(fmt::format("{} --log-level warn partition '{}' --parts {} -o {} > /dev/null", halo, dataset, k, parts));
-      for (const std::string model : {"gcn", "sage"}) {
-        for (int layers : {2, 3}) {
-          const std::string metrics = (work / fmt::format("{}-{}-{}.jsonl", model, layers, k)).string();
-          run(
-              fmt::format("{} -np {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
-                          "--epochs {} --eval-every 1000000 --metrics {} > /dev/null",
-                          launch, k, halo, parts, model, layers, epochs, metrics));
-          const Row r = read_metrics(metrics);
-          fmt::print("| {} | {} | {} | {:.3f} | {:.3f} / {:.3f} | {:.3f} / {:.3f} | {:.3f} | {:.1f} | {:.0f} |\n",
-                     model, layers, k, r.epoch, r.compute, r.compute_mean, r.exchange, r.exchange_mean, r.allreduce,
-                     r.bytes / 1e6, r.rss / (1 << 20));
+      for (const std::string& model : models) {
+        for (int layers : layer_counts) {
+          for (const std::string& rate : rate_flags) {
+            const std::string metrics = (work / "metrics.jsonl").string();
+            run(fmt::format("{} -np {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
+                            "--epochs {} --eval-every 1000000 {} --metrics {} > /dev/null",
+                            launch, k, halo, parts, model, layers, epochs, rate, metrics));
+            const Row r = read_metrics(metrics);
+            fs::remove(metrics);
+            fmt::print(
+                "| {} | {} | {} | {} | {:.3f} | {:.3f} / {:.3f} | {:.3f} / {:.3f} | {:.3f} | {:.3f} | {:.0f} | {:.1f} "
+                "| {:.0f} | {:.3f} |\n",
+                model, layers, k, rate.empty() ? "full" : rate.substr(16), r.epoch, r.compute, r.compute_mean,
+                r.exchange, r.exchange_mean, r.allreduce, r.sample, r.halo_rows, r.bytes / 1e6, r.rss / (1 << 20),
+                r.test_acc);
+          }
         }
       }
       fs::remove_all(parts);

@@ -6,7 +6,9 @@
 // so a dead or stuck rank stops the job instead of hanging it.
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,13 +22,30 @@ enum class ReduceOp { sum, max, min };
 constexpr int kMaxTransferTag = 1 << 12;
 
 // A started transfer; wait() completes it. Destroying an unfinished transfer cancels nothing:
-// wait() on every transfer you start.
+// wait() on every transfer you start. test() and wait() may be called from different threads
+// (a progress thread tests while the owner computes, then waits).
 class Transfer {
  public:
   virtual ~Transfer() = default;
   // Blocks until every message is done; past the deadline throws Error
   // "rank R: peer P did not answer within S s (WHAT)".
   virtual void wait() = 0;
+  // Moves the messages along without blocking; true once every message is done.
+  virtual bool test() = 0;
+
+  // Seconds from the start until the messages were seen done (by test or wait); 0 before.
+  double flight_seconds() const {
+    const auto done = done_.load();
+    return done == kNotDone ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::duration(done) - started_).count();
+  }
+
+ protected:
+  void mark_done() { done_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+
+ private:
+  static constexpr int64_t kNotDone = -1;
+  std::chrono::steady_clock::duration started_ = std::chrono::steady_clock::now().time_since_epoch();
+  std::atomic<int64_t> done_{kNotDone};
 };
 
 class Communicator {

@@ -12,7 +12,7 @@ namespace halo {
 // buffer each, sliced per peer in rank order).
 struct HaloExchange::Pending::State {
   bool bcast = true;
-  std::unique_ptr<Transfer> transfer;
+  std::shared_ptr<Transfer> transfer;
   at::Tensor packed, received;  // [rows sent, F], [rows received, F]
 };
 
@@ -29,14 +29,20 @@ at::Tensor index_tensor(const std::vector<int32_t>& rows, at::Device device) {
 
 }  // namespace
 
-HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm)
-    : plan_(std::move(plan)), comm_(std::move(comm)) {
+HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm) : comm_(std::move(comm)) {
+  plan_.num_inner = plan.num_inner;
+  replan(std::move(plan));
+}
+
+void HaloExchange::replan(HaloPlan plan) {
   const std::string where = fmt::format("HaloExchange (rank {})", comm_->rank());
-  plan_.check(where);
-  if (plan_.rank != comm_->rank() || plan_.num_ranks != comm_->size()) {
-    throw Error(fmt::format("{}: the plan is for rank {} of {}, the communicator is rank {} of {}", where, plan_.rank,
-                            plan_.num_ranks, comm_->rank(), comm_->size()));
+  plan.check(where);
+  if (plan.rank != comm_->rank() || plan.num_ranks != comm_->size() || plan.num_inner != plan_.num_inner) {
+    throw Error(fmt::format("{}: the plan is for rank {} of {} with {} inner rows, the exchange is rank {} of {} with {}",
+                            where, plan.rank, plan.num_ranks, plan.num_inner, comm_->rank(), comm_->size(),
+                            plan_.num_inner));
   }
+  plan_ = std::move(plan);
   send_index_ = index_tensor(plan_.send_rows, comm_->device());
   recv_index_ = index_tensor(plan_.recv_rows, comm_->device());
   recv_in_order_ = plan_.rows_received() == plan_.num_halo;
@@ -64,8 +70,11 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   const std::vector<int64_t>& in = bcast ? plan_.recv_offsets : plan_.send_offsets;
   auto state = std::make_unique<Pending::State>();
   state->bcast = bcast;
-  state->packed = source.index_select(0, bcast ? send_index_ : recv_index_);
-  state->received = at::empty({in.back(), source.size(1)}, source.options());
+  const int transfer_tag = 2 * tag + (bcast ? 0 : 1);
+  Buffers& buffers = buffers_[transfer_tag];
+  state->packed = reuse(buffers.packed, out.back(), source);
+  at::index_select_out(state->packed, source, 0, bcast ? send_index_ : recv_index_);
+  state->received = reuse(buffers.received, in.back(), source);
   std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
   int64_t messages = 0;
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
@@ -73,7 +82,8 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
     recv[j] = state->received.narrow(0, in[j], in[j + 1] - in[j]);
     messages += send[j].numel() > 0;
   }
-  state->transfer = comm_->start_exchange(std::move(send), std::move(recv), 2 * tag + (bcast ? 0 : 1), what);
+  state->transfer = comm_->start_exchange(std::move(send), std::move(recv), transfer_tag, what);
+  if (progress_) progress_->watch(state->transfer);
   counters_.messages_sent += messages;
   counters_.bytes_sent += static_cast<int64_t>(state->packed.nbytes());
   counters_.rows_sent += out.back();
@@ -81,6 +91,27 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   pending.state_ = std::move(state);
   counters_.seconds += watch.seconds();
   return pending;
+}
+
+void HaloExchange::finish(Pending pending) {
+  if (!pending.state_) throw Error(fmt::format("rank {}: HaloExchange::finish: the Pending is empty", comm_->rank()));
+  wait(*pending.state_->transfer);
+}
+
+void HaloExchange::wait(Transfer& transfer) {
+  Stopwatch watch;
+  transfer.wait();
+  counters_.wait_seconds += watch.seconds();
+  counters_.flight_seconds += transfer.flight_seconds();
+}
+
+at::Tensor HaloExchange::reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like) {
+  const bool free = slot.defined() && slot.use_count() == 1 && slot.storage().use_count() == 1;
+  if (!free || slot.size(0) != rows || slot.size(1) != like.size(1) || slot.scalar_type() != like.scalar_type() ||
+      slot.device() != like.device()) {
+    slot = at::empty({rows, like.size(1)}, like.options());
+  }
+  return slot;
 }
 
 std::unique_ptr<HaloExchange::Pending::State> HaloExchange::take(Pending& pending, bool bcast, const char* name) const {
@@ -103,7 +134,7 @@ HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag
 at::Tensor HaloExchange::bcast_end(Pending pending) {
   const auto state = take(pending, true, "bcast_end");
   Stopwatch watch;
-  state->transfer->wait();
+  wait(*state->transfer);
   at::Tensor halo = state->received;
   if (!recv_in_order_) {
     halo = at::zeros({plan_.num_halo, state->received.size(1)}, state->received.options());
@@ -137,7 +168,7 @@ void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
                                                           c10::toString(owned.scalar_type()), owned.device().str())
                                             : "an undefined tensor"));
   }
-  state->transfer->wait();
+  wait(*state->transfer);
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
     const int64_t first = plan_.send_offsets[j], count = plan_.rows_to(j);
     if (count > 0) owned.index_add_(0, send_index_.narrow(0, first, count), received.narrow(0, first, count));

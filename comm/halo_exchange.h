@@ -8,18 +8,22 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "comm/communicator.h"
 #include "comm/halo_plan.h"
+#include "comm/progress_thread.h"
 
 namespace halo {
 
-// Bytes and messages this rank sent, and the seconds it spent inside begin/end calls (packing,
-// posting, waiting, unpacking): the exchange's share of an epoch.
+// Bytes and messages this rank sent; the seconds it spent inside begin/end calls (packing,
+// posting, waiting, unpacking: the exchange's share of an epoch), the part of them spent
+// waiting for messages, and the seconds the ended exchanges' messages were in flight. With
+// computation between begin and end, wait_seconds (exposed) falls below flight_seconds.
 struct ExchangeCounters {
   int64_t bytes_sent = 0, messages_sent = 0, rows_sent = 0;
-  double seconds = 0;
+  double seconds = 0, wait_seconds = 0, flight_seconds = 0;
 };
 
 class HaloExchange {
@@ -44,6 +48,14 @@ class HaloExchange {
 
   HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm);
 
+  // Swaps in another plan of the same rank and inner rows (BNS-GCN: this epoch's sample). No
+  // exchange may be in flight.
+  void replan(HaloPlan plan);
+
+  // Hands every transfer started from now on to `progress` (null: none), which moves it along
+  // while the caller computes; it must outlive the transfers.
+  void set_progress(ProgressThread* progress) { progress_ = progress; }
+
   const HaloPlan& plan() const { return plan_; }
   Communicator& communicator() const { return *comm_; }
 
@@ -60,6 +72,9 @@ class HaloExchange {
   void reduce_end(Pending pending, at::Tensor& owned);
   void reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what);
 
+  // Completes an exchange whose result is no longer wanted (either direction).
+  void finish(Pending pending);
+
   const ExchangeCounters& counters() const { return counters_; }
   void reset_counters() { counters_ = {}; }
 
@@ -68,12 +83,22 @@ class HaloExchange {
   // plan's send and receive sides swapped.
   Pending begin(bool bcast, const at::Tensor& source, int tag, const std::string& what);
   std::unique_ptr<Pending::State> take(Pending& pending, bool bcast, const char* name) const;
+  // The message buffers of one transfer tag, kept for the run: a call reuses them when their
+  // shape matches and nobody else holds them any more (a returned halo still in use is not
+  // overwritten), so steady-state epochs allocate nothing here.
+  struct Buffers {
+    at::Tensor packed, received;
+  };
+  static at::Tensor reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like);
+  void wait(Transfer& transfer);  // and count the time
 
   HaloPlan plan_;
   std::shared_ptr<Communicator> comm_;
   ExchangeCounters counters_;
   at::Tensor send_index_, recv_index_;  // send_rows / recv_rows as int64 on comm's device
   bool recv_in_order_ = false;          // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
+  std::unordered_map<int, Buffers> buffers_;  // by transfer tag
+  ProgressThread* progress_ = nullptr;
 };
 
 }  // namespace halo

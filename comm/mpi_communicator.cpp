@@ -94,21 +94,40 @@ class MpiTransfer final : public Transfer {
 
   void wait() override {
     const auto deadline = std::chrono::steady_clock::now() + comm_->deadline();
-    std::vector<int> done(requests_.size());
     Backoff backoff;
     for (;;) {
       int count = 0;
-      check_mpi(
-          MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, done.data(), MPI_STATUSES_IGNORE),
-          comm_->rank(), "MPI_Testsome", what_);
-      if (count == MPI_UNDEFINED) break;  // no active request left
-      if (count == 0 && past(deadline)) give_up();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        count = test_some();
+        if (count == 0 && past(deadline)) give_up();
+      }
+      if (count == MPI_UNDEFINED) return;
       if (count == 0) backoff.pause();
     }
-    keep_.clear();
+  }
+
+  bool test() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return test_some() == MPI_UNDEFINED;
   }
 
  private:
+  // MPI_Testsome over the requests (mutex_ held): the number completed now, or MPI_UNDEFINED
+  // when none is left, and then the buffers are released.
+  int test_some() {
+    int count = 0;
+    done_.resize(requests_.size());
+    check_mpi(
+        MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &count, done_.data(), MPI_STATUSES_IGNORE),
+        comm_->rank(), "MPI_Testsome", what_);
+    if (count == MPI_UNDEFINED && !keep_.empty()) {
+      keep_.clear();
+      mark_done();
+    }
+    return count;
+  }
+
   // Names the first peer whose receive is still pending (else the first unfinished send),
   // cancels the receives and leaves the requests to the communicator, which keeps the buffers
   // alive until MPI lets go of them.
@@ -134,6 +153,8 @@ class MpiTransfer final : public Transfer {
   std::vector<int> peers_;
   std::vector<char> receives_;
   std::vector<at::Tensor> keep_;
+  std::vector<int> done_;  // MPI_Testsome's output
+  std::mutex mutex_;       // test() and wait() may run on different threads
 };
 
 }  // namespace

@@ -75,18 +75,32 @@ class NcclTransfer final : public Transfer {
     if (done_ != nullptr) comm_->abandon(done_, std::move(keep_));
   }
   void wait() override {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (done_ == nullptr) return;
     comm_->wait_event(done_, "exchange", what_);
+    release();
+  }
+
+  // The GPU moves NCCL's messages by itself: testing only asks whether it has finished.
+  bool test() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (done_ != nullptr && cudaEventQuery(done_) == cudaSuccess) release();
+    return done_ == nullptr;
+  }
+
+ private:
+  void release() {
+    mark_done();
     cudaEventDestroy(done_);
     done_ = nullptr;
     keep_.clear();
   }
 
- private:
   std::shared_ptr<NcclCommunicator> comm_;
   cudaEvent_t done_;
   std::vector<at::Tensor> keep_;
   std::string what_;
+  std::mutex mutex_;
 };
 
 ncclDataType_t nccl_type(const at::Tensor& t, int rank, const std::string& what) {

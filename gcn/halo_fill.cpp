@@ -12,13 +12,18 @@ using torch::autograd::variable_list;
 class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& inner, HaloExchange* exchange, int64_t tag,
-                            const std::string& what) {
+                            const std::string& what, const at::Tensor* scale) {
     // saved_data holds IValues only: the exchange travels as its address (it outlives backward).
     ctx->saved_data["exchange"] = reinterpret_cast<int64_t>(exchange);
     ctx->saved_data["tag"] = tag;
     ctx->saved_data["what"] = what;
+    // The scale is a constant, so it travels as a pointer: LibTorch 1.13's Function::apply takes
+    // no undefined tensor arguments.
+    const bool scaled = scale->defined();
+    ctx->saved_data["scaled"] = scaled;
+    if (scaled) ctx->saved_data["scale"] = *scale;
     const at::Tensor halo = exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features");
-    return at::cat({inner, halo});
+    return at::cat({inner, scaled ? halo.mul(scale->unsqueeze(1).to(halo.scalar_type())) : halo});
   }
 
   // d/d(inner) of [inner | bcast(inner)] is grad_inner + reduce(grad_halo): the adjoint of bcast.
@@ -27,17 +32,22 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     const int64_t n = exchange.plan().num_inner;
     const at::Tensor& grad = grads[0];
     at::Tensor inner = grad.narrow(0, 0, n).clone(at::MemoryFormat::Contiguous);
-    exchange.reduce(grad.narrow(0, n, grad.size(0) - n).contiguous(), inner,
+    at::Tensor halo = grad.narrow(0, n, grad.size(0) - n);
+    if (ctx->saved_data["scaled"].toBool()) {
+      halo = halo.mul(ctx->saved_data["scale"].toTensor().unsqueeze(1).to(halo.scalar_type()));
+    }
+    exchange.reduce(halo.contiguous(), inner,
                     static_cast<int>(ctx->saved_data["tag"].toInt()),
                     ctx->saved_data["what"].toStringRef() + " gradients");
-    return {inner, at::Tensor(), at::Tensor(), at::Tensor()};
+    return {inner, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what) {
-  return HaloFillFunction::apply(inner, &exchange, static_cast<int64_t>(tag), what);
+at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
+                     const at::Tensor& scale) {
+  return HaloFillFunction::apply(inner, &exchange, static_cast<int64_t>(tag), what, &scale);
 }
 
 }  // namespace halo

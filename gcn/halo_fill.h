@@ -12,8 +12,10 @@
 namespace halo {
 
 // inner: [num_inner, F] -> [num_inner + num_halo, F]. `tag` tells exchanges in flight apart (the
-// layer); `what` names it in deadline errors ("epoch 3, layer 1"). `exchange` must outlive the
-// backward pass.
-at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what);
+// layer); `what` names it in deadline errors ("epoch 3, layer 1"). `scale` ([num_halo], optional)
+// multiplies the received rows, and so the gradients sent back (BNS-GCN's 1 / ratio). `exchange`
+// must outlive the backward pass.
+at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
+                     const at::Tensor& scale = {});
 
 }  // namespace halo

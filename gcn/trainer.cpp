@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 
 #include "core/atomic_file.h"
@@ -58,7 +59,8 @@ nlohmann::json EpochMetrics::to_json() const {
                       {"ranks", ranks},
                       {"forward_seconds", forward_seconds},
                       {"backward_seconds", backward_seconds},
-                      {"optimizer_seconds", optimizer_seconds}};
+                      {"optimizer_seconds", optimizer_seconds},
+                      {"sample_seconds", sample_seconds}};
   // Over ranks: the max is what the job waits for, the mean shows the imbalance.
   auto spread = [&](const std::string& name, const RankSpread& s) {
     j[name] = s.max;
@@ -70,6 +72,9 @@ nlohmann::json EpochMetrics::to_json() const {
   spread("allreduce_seconds", allreduce_spread);
   spread("bytes_sent", bytes_spread);
   spread("peak_rss_bytes", rss_spread);
+  spread("halo_rows", halo_spread);
+  spread("exposed_comm_seconds", exposed_spread);
+  spread("total_comm_seconds", total_comm_spread);
   if (evaluated) {
     j["train_acc"] = accuracy.train;
     j["val_acc"] = accuracy.val;
@@ -98,6 +103,9 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       test_index_(index_of(data.test_mask)),
       model_(std::move(model)),
       metrics_(options.metrics_path()) {
+  if (options_.boundary_rate() || options_.pipeline()) {
+    throw UsageError("boundary sampling and the pipeline need a distributed run on a partition (halo train --parts DIR)");
+  }
   set_up();
   if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes", data.name));
 }
@@ -128,6 +136,13 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   const at::Tensor ids = at::cat({inner_ids, halo_ids});
   block_ = std::make_unique<Block>(
       shard_block(shard, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())));
+  if (options_.boundary_rate()) {
+    sampler_ = std::make_unique<BoundarySampler>(exchange_->plan(), *options_.boundary_rate(), options_.seed());
+    if (!options_.pipeline()) sampled_exchange_ = std::make_unique<HaloExchange>(exchange_->plan(), comm_);
+  }
+  if (options_.pipeline()) {
+    stale_ = std::make_unique<StaleExchange>(exchange_->plan(), comm_, sampler_.get(), *options_.pipeline());
+  }
   set_up();
   if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes in any part", shard.dataset));
   // Like DistributedDataParallel: every rank starts from rank 0's weights, whatever its seed.
@@ -159,15 +174,35 @@ void Trainer::set_up() {
   optimizer_ = std::make_unique<torch::optim::Adam>(parameter_groups(*model_, o), torch::optim::AdamOptions(o.lr()));
 }
 
-// Logits of this rank's rows. Between layers the exchange (if any) fills the halo rows.
-at::Tensor Trainer::forward(uint64_t key, const std::string& phase) {
-  HaloFill fill;
-  if (exchange_) {
-    fill = [&](const at::Tensor& rows, int layer) {
-      return halo_fill(*exchange_, rows, layer, fmt::format("epoch {}{}, layer {}", epoch_, phase, layer));
-    };
+at::Tensor Trainer::forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key) {
+  return model_->forward(block, features, key, fill);
+}
+
+HaloFill Trainer::exchange_fill(HaloExchange& exchange, const at::Tensor& scale, const std::string& phase) {
+  return [this, &exchange, scale, phase](const at::Tensor& rows, int layer) {
+    return halo_fill(exchange, rows, layer, fmt::format("epoch {}{}, layer {}", epoch_, phase, layer), scale);
+  };
+}
+
+// O(local edges + halo): the Block keeps the sampled halo columns, the input rows are gathered
+// from the full halo's (fixed, so layer 0 still never exchanges) and scaled.
+void Trainer::draw_sample() {
+  sample_ = sampler_->draw(epoch_);
+  const BoundarySample& sample = sample_;
+  const int64_t inner = exchange_->plan().num_inner, halo = sample.plan.num_halo;
+  std::vector<int32_t> columns(static_cast<size_t>(inner));
+  std::iota(columns.begin(), columns.end(), 0);
+  for (int32_t h : sample.halo) columns.push_back(static_cast<int32_t>(inner + h));
+  sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
+  if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
+  if (!sampled_features_.defined() || sampled_features_.size(0) != inner + halo) {
+    sampled_features_ = at::empty({inner + halo, features_.size(1)}, features_.options());
+    sampled_features_.narrow(0, 0, inner).copy_(features_.narrow(0, 0, inner));
   }
-  return model_->forward(*block_, features_, key, fill);
+  at::Tensor rows = sampled_features_.narrow(0, inner, halo);
+  const at::Tensor index = at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong);
+  at::index_select_out(rows, features_, 0, index);
+  if (sample.scale.defined()) rows.mul_(sample.scale.unsqueeze(1).to(rows.scalar_type()));
 }
 
 // DESIGN rule 7: the sum of the per-node losses over the global number of training nodes; each
@@ -221,7 +256,8 @@ void Trainer::check_replicas() {
 Accuracy Trainer::evaluate() {
   torch::NoGradGuard no_grad;
   model_->eval();
-  const at::Tensor predicted = forward(0, " evaluation").argmax(1);
+  const HaloFill fill = exchange_ ? exchange_fill(*exchange_, {}, " evaluation") : HaloFill();
+  const at::Tensor predicted = forward(*block_, features_, fill, 0).argmax(1);
   model_->train();
   auto correct = [&](const at::Tensor& index) {
     return predicted.index_select(0, index).eq(labels_.index_select(0, index)).sum().item<int64_t>();
@@ -238,9 +274,28 @@ EpochMetrics Trainer::step() {
   m.epoch = epoch_;
   Stopwatch epoch_clock;
   model_->train();
-  if (exchange_) exchange_->reset_counters();
+  HaloExchange* exchange = sampler_ ? sampled_exchange_.get() : exchange_.get();
+  if (exchange) exchange->reset_counters();
+  if (stale_) stale_->reset_counters();
   Stopwatch clock;
-  const at::Tensor loss = this->loss(forward(stream_key(options_.seed(), epoch_), ""));
+  if (sampler_) {
+    draw_sample();
+    m.sample_seconds = clock.seconds();
+  }
+  const Block& block = sampler_ ? *sampled_block_ : *block_;
+  const at::Tensor scale = sampler_ ? sample_.scale : at::Tensor();
+  m.halo_rows = block.num_cols() - block.num_rows();
+  HaloFill fill;
+  if (stale_) {
+    stale_->begin_epoch(epoch_);
+    fill = [&](const at::Tensor& rows, int layer) {
+      return stale_->fill(rows, layer, scale, fmt::format("epoch {}, layer {}", epoch_, layer));
+    };
+  } else if (exchange) {
+    fill = exchange_fill(*exchange, scale, "");
+  }
+  const at::Tensor loss =
+      this->loss(forward(block, sampler_ ? sampled_features_ : features_, fill, stream_key(options_.seed(), epoch_)));
   m.forward_seconds = clock.seconds();
   clock = Stopwatch();
   optimizer_->zero_grad();
@@ -252,10 +307,13 @@ EpochMetrics Trainer::step() {
   clock = Stopwatch();
   optimizer_->step();
   m.optimizer_seconds = clock.seconds();
-  if (exchange_) {
-    m.exchange_seconds = exchange_->counters().seconds;
-    m.bytes_sent = exchange_->counters().bytes_sent;
-    m.messages_sent = exchange_->counters().messages_sent;
+  if (exchange || stale_) {
+    const ExchangeCounters c = stale_ ? stale_->counters() : exchange->counters();
+    m.exchange_seconds = c.seconds;
+    m.bytes_sent = c.bytes_sent;
+    m.messages_sent = c.messages_sent;
+    m.exposed_comm_seconds = c.wait_seconds;
+    m.total_comm_seconds = c.flight_seconds;
   }
   m.compute_seconds = m.forward_seconds + m.backward_seconds + m.optimizer_seconds - m.exchange_seconds;
   if (comm_ && options_.check_replicas()) check_replicas();
@@ -282,16 +340,20 @@ void Trainer::spread_over_ranks(EpochMetrics& m) const {
                                     m.exchange_seconds,
                                     m.allreduce_seconds,
                                     static_cast<double>(m.bytes_sent),
-                                    static_cast<double>(m.peak_rss_bytes)};
+                                    static_cast<double>(m.peak_rss_bytes),
+                                    static_cast<double>(m.halo_rows),
+                                    m.exposed_comm_seconds,
+                                    m.total_comm_seconds};
   at::Tensor max = at::tensor(mine, at::kDouble), sum = max.clone();
   if (comm_) {
     comm_->allreduce(max, ReduceOp::max, fmt::format("epoch {}, metrics", epoch_));
     comm_->allreduce(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
     m.ranks = comm_->size();
   }
-  RankSpread* spreads[] = {&m.epoch_spread,     &m.compute_spread, &m.exchange_spread,
-                           &m.allreduce_spread, &m.bytes_spread,   &m.rss_spread};
-  for (int i = 0; i < 6; ++i) *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
+  RankSpread* spreads[] = {&m.epoch_spread, &m.compute_spread, &m.exchange_spread, &m.allreduce_spread,
+                           &m.bytes_spread, &m.rss_spread,     &m.halo_spread,     &m.exposed_spread,
+                           &m.total_comm_spread};
+  for (size_t i = 0; i < std::size(spreads); ++i) *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
 }
 
 TrainResult Trainer::train() {
@@ -317,6 +379,7 @@ TrainResult Trainer::train() {
       save_checkpoint(options_.checkpoint_dir());
     }
   }
+  if (stale_) stale_->drain();  // the last epoch's messages: nothing is left in flight at the end
   if (progress) progress->finish();
   return result_;
 }

@@ -12,6 +12,15 @@
 // backward returns halo gradients to their owners), the loss is the sum over local training
 // nodes divided by the global count, weight gradients are summed over ranks (allreduce), and
 // evaluation runs the same exchanges without dropout, summing correct counts over ranks.
+//
+// With a boundary rate p (BNS-GCN, DESIGN rule 3) each training epoch draws a sample of the halo
+// (BoundarySampler) and computes on the Block over the inner and sampled halo nodes: layer 0
+// takes the sampled rows of the input features, layers >= 1 exchange only the sampled rows,
+// both scaled by 1 / ratio. Evaluation always uses the full halo.
+//
+// With the pipeline (PipeGCN, DESIGN rule 5) layers >= 1 compute with halo rows one epoch old
+// while this epoch's travel, and gradients likewise (StaleExchange); evaluation stays exact
+// and synchronous.
 #include <torch/arg.h>
 #include <torch/optim/adam.h>
 
@@ -19,6 +28,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,7 +39,9 @@
 #include "datasets/dataset.h"
 #include "gcn/model.h"
 #include "partition/shard.h"
+#include "pipeline/stale_exchange.h"
 #include "sampling/block.h"
+#include "sampling/boundary_sampler.h"
 
 namespace halo {
 
@@ -47,6 +59,13 @@ struct TrainerOptions {
   TORCH_ARG(bool, progress) = true;  // a progress line on a terminal (rank 0)
   // After every step, compare a fingerprint of the weights across ranks and fail if any differs.
   TORCH_ARG(bool, check_replicas) = false;
+  // BNS-GCN's boundary rate p in [0, 1]: the share of its boundary nodes an owner sends each peer
+  // per epoch. Unset: the full halo, without the sampler. p = 1 samples everything (the same
+  // result); p = 0 trains the parts independently.
+  TORCH_ARG(std::optional<double>, boundary_rate) = std::nullopt;
+  // PipeGCN: exchange one-epoch-stale halo rows and gradients while computing (with smoothing
+  // options); the first epoch runs synchronously.
+  TORCH_ARG(std::optional<StaleOptions>, pipeline) = std::nullopt;
   // Called with the epoch number before every training epoch (schedules, logging, fault injection).
   TORCH_ARG(std::function<void(int64_t)>, before_epoch) = nullptr;
 };
@@ -69,10 +88,16 @@ struct EpochMetrics {
   // the gradient allreduce; compute: forward + backward + optimizer minus exchange.
   double epoch_seconds = 0, forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0, eval_seconds = 0;
   double exchange_seconds = 0, allreduce_seconds = 0, compute_seconds = 0;
+  double sample_seconds = 0;  // BNS: drawing the sample and building its Block (part of forward)
+  // Communication of the training exchanges: seconds waited for messages (exposed) and seconds
+  // the messages were in flight (total); the pipeline hides the difference behind computation.
+  double exposed_comm_seconds = 0, total_comm_seconds = 0;
   int64_t bytes_sent = 0, messages_sent = 0, peak_rss_bytes = 0;
+  int64_t halo_rows = 0;  // halo nodes the epoch computed with (sampled ones under BNS)
   // Over all ranks.
   int ranks = 1;
-  RankSpread epoch_spread, compute_spread, exchange_spread, allreduce_spread, bytes_spread, rss_spread;
+  RankSpread epoch_spread, compute_spread, exchange_spread, allreduce_spread, bytes_spread, rss_spread, halo_spread,
+      exposed_spread, total_comm_spread;
   nlohmann::json to_json() const;
 };
 
@@ -111,7 +136,14 @@ class Trainer {
 
  private:
   void set_up();
-  at::Tensor forward(uint64_t key, const std::string& phase);
+  // Logits of this rank's rows on `block`; `fill` (empty in one process) gives layers >= 1 their
+  // halo rows.
+  at::Tensor forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key);
+  // The synchronous fill through `exchange`, whose plan's halo columns are the Block's.
+  HaloFill exchange_fill(HaloExchange& exchange, const at::Tensor& scale, const std::string& phase);
+  // Draws this epoch's sample into sample_ and fills sampled_block_, sampled_features_ and the
+  // sampled exchange.
+  void draw_sample();
   at::Tensor loss(const at::Tensor& logits) const;
   double allreduce_gradients(double local_loss);
   void check_replicas();
@@ -122,6 +154,14 @@ class Trainer {
   std::unique_ptr<HaloExchange> exchange_;  // null in one process
   std::unique_ptr<Block> block_;
   at::Tensor features_;                                       // [columns, F]: inner rows, then halo rows
+  // BNS-GCN (null without a boundary rate): the sampler, and this epoch's Block, input rows
+  // (allocated once: the sample's size is fixed by p) and exchange.
+  std::unique_ptr<BoundarySampler> sampler_;
+  BoundarySample sample_;
+  std::unique_ptr<Block> sampled_block_;
+  at::Tensor sampled_features_;
+  std::unique_ptr<HaloExchange> sampled_exchange_;
+  std::unique_ptr<StaleExchange> stale_;  // PipeGCN (null without the pipeline)
   at::Tensor labels_, train_index_, val_index_, test_index_;  // over rows
   int64_t global_train_ = 0, global_val_ = 0, global_test_ = 0;
   Model model_;

@@ -24,5 +24,6 @@ void add_generate_commands(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_partition_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_igcn_command(CLI::App& app);
 
 }  // namespace halo::cli

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "accel_model/igcn_report.h"
 #include "comm/communicator.h"
 #include "core/error.h"
 #include "datasets/dataset_source.h"
@@ -27,7 +28,8 @@ void add_train_command(CLI::App& app) {
     std::vector<int64_t> stall;  // rank, epoch
     ModelOptions model;
     TrainerOptions trainer;
-    bool normalize_features = false, resume = false, json = false, check_replicas = false;
+    bool normalize_features = false, resume = false, json = false, check_replicas = false, pipeline = false;
+    StaleOptions stale;
   };
   static Args a;
   CLI::App* cmd = app.add_subcommand("train", "Train a GNN on a whole graph: one process, or mpirun on a partition");
@@ -38,6 +40,20 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--deadline", a.deadline, "Seconds a rank waits for a peer before failing the job")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--check-replicas", a.check_replicas, "Check after every step that all ranks hold the same weights");
+  cmd->add_option("--boundary-rate", a.trainer.boundary_rate(),
+                  "BNS-GCN: share p of its boundary nodes an owner sends each peer per epoch (1: all, 0: none)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(parts);
+  auto* pipeline = cmd->add_flag("--pipeline", a.pipeline,
+                                 "PipeGCN: compute with one-epoch-stale halo rows and gradients while this epoch's travel");
+  pipeline->needs(parts);
+  cmd->add_flag("--smooth-features", a.stale.smooth_features(), "Pipeline: moving average of the stale halo rows")
+      ->needs(pipeline);
+  cmd->add_flag("--smooth-gradients", a.stale.smooth_gradients(), "Pipeline: moving average of the stale gradients")
+      ->needs(pipeline);
+  cmd->add_option("--smoothing-gamma", a.stale.gamma(), "Pipeline: decay of the moving averages")
+      ->check(CLI::Range(0.0, 0.999999))
+      ->needs(pipeline);
   cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E")
       ->expected(2)
       ->delimiter(':')
@@ -72,8 +88,10 @@ void add_train_command(CLI::App& app) {
     if (a.resume && a.checkpoint.empty()) throw UsageError("--resume needs --checkpoint DIR");
     TrainerOptions options =
         TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint).check_replicas(a.check_replicas);
+    if (a.pipeline) options.pipeline(a.stale);
     std::unique_ptr<Trainer> trainer;
     std::string name;
+    TrainedEstimate igcn;  // the I-GCN accelerator estimate printed at the end (accel_model/)
     if (a.parts.empty()) {
       Dataset d = load_dataset(a.spec);
       if (a.normalize_features) d.features = row_normalized(d.features);
@@ -82,6 +100,7 @@ void add_train_command(CLI::App& app) {
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
       trainer = std::make_unique<Trainer>(d, model, options);
+      igcn = igcn_after_training(std::move(d));
     } else {
       std::shared_ptr<Communicator> comm = mpi_world();
       comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));
@@ -106,6 +125,7 @@ void add_train_command(CLI::App& app) {
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
       trainer = std::make_unique<Trainer>(shard, comm, model, options);
+      igcn = igcn_after_training(std::move(shard));
     }
     if (a.resume) {
       trainer->load_checkpoint(a.checkpoint);
@@ -119,11 +139,14 @@ void add_train_command(CLI::App& app) {
     nlohmann::json j = r.to_json();
     j["mean_epoch_seconds"] = mean_epoch;
     j["ranks"] = r.epochs.empty() ? 1 : r.epochs.front().ranks;
+    const IgcnReport estimate = igcn(trainer->model());
+    j["igcn"] = estimate.json;
     emit(a.json, j,
          fmt::format("{} {} x{}: best validation {:.2f}% at epoch {}, test accuracy there {:.2f}% "
                      "(final loss {:.4f}, {:.1f} ms per epoch)\n",
                      name, a.model.kind(), a.model.layers(), 100 * r.at_best.val, r.best_epoch, 100 * r.at_best.test,
-                     r.epochs.empty() ? 0.0 : r.epochs.back().loss, 1000 * mean_epoch));
+                     r.epochs.empty() ? 0.0 : r.epochs.back().loss, 1000 * mean_epoch) +
+             estimate.text);
   });
 }
 

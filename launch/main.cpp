@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   halo::cli::add_info_command(app);
   halo::cli::add_partition_command(app);
   halo::cli::add_train_command(app);
+  halo::cli::add_igcn_command(app);
 
   try {
     app.parse(argc, argv);

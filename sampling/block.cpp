@@ -36,6 +36,38 @@ Block::Block(Csr adjacency, std::vector<int32_t> in_degree, std::vector<int32_t>
   node_ids_ = at::tensor(node_ids, at::kLong);
 }
 
+Block Block::keep_columns(const std::vector<int32_t>& columns) const {
+  const int64_t rows = num_rows();
+  bool valid = static_cast<int64_t>(columns.size()) >= rows;
+  for (size_t i = 0; valid && i < columns.size(); ++i) {
+    valid = (static_cast<int64_t>(i) < rows ? columns[i] == static_cast<int32_t>(i) : columns[i] > columns[i - 1]) &&
+            columns[i] < num_cols();
+  }
+  if (!valid) {
+    throw Error(fmt::format("Block::keep_columns: expected ascending columns below {} starting with 0 .. {}",
+                            num_cols(), rows - 1));
+  }
+  std::vector<int32_t> renamed(static_cast<size_t>(num_cols()), -1);
+  for (size_t i = 0; i < columns.size(); ++i) renamed[static_cast<size_t>(columns[i])] = static_cast<int32_t>(i);
+  Csr a;
+  a.cols = static_cast<int64_t>(columns.size());
+  a.offsets.reserve(static_cast<size_t>(rows) + 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t e = adjacency_.offsets[r]; e < adjacency_.offsets[r + 1]; ++e) {
+      const int32_t c = renamed[static_cast<size_t>(adjacency_.indices[e])];
+      if (c >= 0) a.indices.push_back(c);
+    }
+    a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
+  }
+  const at::Tensor kept = at::tensor(std::vector<int64_t>(columns.begin(), columns.end()), at::kLong);
+  Block b;
+  b.adjacency_ = std::move(a);
+  b.in_degree_ = in_degree_.index_select(0, kept);
+  b.out_degree_ = out_degree_.index_select(0, kept);
+  b.node_ids_ = node_ids_.index_select(0, kept);
+  return b;
+}
+
 Block Block::whole_graph(const Graph& g) {
   const Graph simple = g.num_self_loops() > 0 ? g.with_self_loops(SelfLoops::remove) : g;
   Csr a;

@@ -23,6 +23,12 @@ class Block {
   // The whole graph in one process (self-loops removed).
   static Block whole_graph(const Graph& g);
 
+  // The same rows over some of this Block's columns: `columns` lists the kept ones, ascending,
+  // starting with 0 .. rows-1 (every row keeps its own node); entries from the other columns are
+  // dropped, degrees and ids stay those of the kept columns. O(entries + columns). BNS-GCN's
+  // per-epoch Block over the sampled halo.
+  Block keep_columns(const std::vector<int32_t>& columns) const;
+
   int64_t num_rows() const { return adjacency_.rows(); }
   int64_t num_cols() const { return adjacency_.cols; }
 
@@ -37,6 +43,8 @@ class Block {
   const at::Tensor& node_ids() const { return node_ids_; }      // int64 [cols]
 
  private:
+  Block() = default;
+
   Csr adjacency_;
   at::Tensor in_degree_, out_degree_, node_ids_;
   mutable std::unique_ptr<Csr> adjacency_t_, loops_, loops_t_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "comm/communicator.h"
+#include "core/threads.h"
 
 namespace {
 
@@ -28,6 +29,8 @@ class RankFailures : public testing::EmptyTestEventListener {
 
 int main(int argc, char** argv) {
   const auto world = halo::mpi_world();
+  // As `halo` does: the cores shared among the ranks on this host, not oversubscribed threads.
+  const auto thread_limit = halo::use_threads(0);
   // A test that breaks on one rank fails the others within a minute instead of hanging the job.
   world->set_deadline(std::chrono::seconds(60));
   testing::InitGoogleTest(&argc, argv);

@@ -81,5 +81,34 @@ TEST_F(DistributedCli, SilentPeerFailsTheJob) {
   EXPECT_LT(seconds, 60);
 }
 
+// The pipeline leaves nothing behind: with its progress thread and messages in flight, a run
+// ends with exit 0 and a run whose peer stalls fails with the deadline error -- never a hang or
+// "terminate called".
+TEST_F(DistributedCli, PipelineExitsCleanly) {
+  const std::string metrics = dir_.path("metrics.jsonl");
+  const Outcome done = mpirun(2, "train --parts " + parts() +
+                                     " --epochs 6 --pipeline --boundary-rate 0.5 --smooth-features --metrics " + metrics);
+  EXPECT_EQ(done.code, 0) << done.out;
+  EXPECT_EQ(done.out.find("terminate"), std::string::npos) << done.out;
+  std::ifstream in(metrics);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const nlohmann::json m = nlohmann::json::parse(line);
+    EXPECT_GE(m["total_comm_seconds"].get<double>(), 0);
+    EXPECT_GE(m["exposed_comm_seconds"].get<double>(), 0);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 6);
+  const Outcome stalled =
+      mpirun(2, "train --parts " + parts() + " --epochs 10 --pipeline --deadline 2 --inject-stall 1:3");
+  EXPECT_NE(stalled.code, 0);
+  // Stale rows need no peer, so the first wait to time out is the gradient allreduce.
+  EXPECT_NE(stalled.out.find("rank 0: the other ranks did not join allreduce within 2 s (epoch 3, weight gradients)"),
+            std::string::npos)
+      << stalled.out;
+  EXPECT_EQ(stalled.out.find("terminate"), std::string::npos) << stalled.out;
+}
+
 }  // namespace
 }  // namespace halo

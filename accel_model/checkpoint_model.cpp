@@ -1,0 +1,78 @@
+#include "accel_model/checkpoint_model.h"
+
+#include <fmt/format.h>
+#include <torch/serialize.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace halo {
+namespace {
+
+namespace fs = std::filesystem;
+using torch::serialize::InputArchive;
+
+// Options of the built-in architecture whose parameters `archive` holds. Per layer: GCN has
+// weight [in, out]; GraphSAGE weight_neighbors [in, out]; GAT weight [in, heads · f] and
+// att_src [1, heads, f], heads concatenated in hidden layers and averaged in the last.
+ModelOptions architecture(InputArchive& archive, const std::string& path) {
+  InputArchive layers;
+  if (!archive.try_read("layers", layers)) throw Error(fmt::format("{}: no 'layers': not a Halo model", path));
+  ModelOptions o;
+  int64_t count = 0;
+  for (InputArchive layer; layers.try_read(std::to_string(count), layer); ++count) {
+    at::Tensor weight, attention;
+    int64_t out = 0, heads = 1;
+    if (layer.try_read("weight_neighbors", weight)) {
+      o.kind("sage");
+      out = weight.size(1);
+    } else if (layer.try_read("weight", weight)) {
+      const bool gat = layer.try_read("att_src", attention);
+      o.kind(gat ? "gat" : "gcn");
+      heads = gat ? attention.size(1) : 1;
+      out = gat ? attention.size(2) : weight.size(1);
+    } else {
+      throw Error(fmt::format("{}: layer {} is none of GCN, GraphSAGE, GAT", path, count));
+    }
+    if (count == 0) o.in_features(weight.size(0));
+    o.out_features(out).output_heads(heads);
+    // Every layer but the last is a hidden one; the last sets out_features.
+    InputArchive next;
+    if (layers.try_read(std::to_string(count + 1), next)) o.hidden(out).heads(heads);
+  }
+  if (count == 0) throw Error(fmt::format("{}: the model has no layers", path));
+  InputArchive norms, first_norm;
+  return o.layers(count).layer_norm(archive.try_read("norms", norms) && norms.try_read("0", first_norm));
+}
+
+}  // namespace
+
+Model load_checkpoint_model(const std::string& dir) {
+  const fs::path state = fs::path(dir) / "state.json";
+  std::ifstream in(state);
+  if (!in) {
+    throw Error(fmt::format("{}: cannot open; --model wants a checkpoint directory (halo train --checkpoint DIR)",
+                            state.string()));
+  }
+  std::string folder;
+  try {
+    folder = nlohmann::json::parse(in).at("folder").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: {}", state.string(), e.what()));
+  }
+  const std::string path = (fs::path(dir) / folder / "model.pt").string();
+  try {
+    InputArchive archive;
+    archive.load_from(path);
+    Model model(architecture(archive, path));
+    torch::load(model, path);
+    return model;
+  } catch (const c10::Error& e) {
+    throw Error(fmt::format("{}: cannot read the model: {}", path, e.what_without_backtrace()));
+  }
+}
+
+}  // namespace halo

@@ -1,0 +1,14 @@
+#pragma once
+// A Model rebuilt from a Trainer checkpoint directory (state.json + epoch-NNNNNN/model.pt). The
+// checkpoint stores parameters only, so the architecture (kind, layers, widths, heads, LayerNorm)
+// is read off the parameter names and shapes.
+#include <string>
+
+#include "gcn/model.h"
+
+namespace halo {
+
+// Throws Error naming the file when `dir` holds no checkpoint or one this cannot read.
+Model load_checkpoint_model(const std::string& dir);
+
+}  // namespace halo

@@ -1,0 +1,68 @@
+// `halo igcn`: the I-GCN accelerator estimate (accel_model/) of a model on a whole dataset.
+#include <fmt/format.h>
+#include <torch/utils.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+
+#include "accel_model/checkpoint_model.h"
+#include "accel_model/igcn_report.h"
+#include "core/error.h"
+#include "datasets/dataset_source.h"
+#include "launch/cli_common.h"
+#include "partition/partition_dir.h"
+
+namespace halo::cli {
+
+namespace {
+
+// A partition directory stands for the whole dataset it was cut from (meta.json's
+// dataset.source, a path or preset spec as `halo partition` was given it).
+std::string dataset_source(const std::string& spec) {
+  if (!std::filesystem::exists(std::filesystem::path(spec) / "meta.json")) return spec;
+  const nlohmann::json dataset = read_partition_meta(spec).json.at("dataset");
+  if (!dataset.contains("source") || !dataset["source"].is_string()) {
+    throw Error(fmt::format("{}/meta.json: no 'dataset.source' naming the partitioned dataset", spec));
+  }
+  return dataset["source"].get<std::string>();
+}
+
+}  // namespace
+
+void add_igcn_command(CLI::App& app) {
+  struct Args {
+    std::string spec, model, accel, spy;
+    bool normalize_features = false, json = false;
+  };
+  static Args a;
+  CLI::App* cmd = app.add_subcommand(
+      "igcn", "Islandize a graph and estimate I-GCN inference latency and speedup (Geng et al., MICRO 2021)");
+  cmd->add_option("dataset", a.spec, "Dataset (path, preset, folder under $HALO_DATA) or a partition directory")
+      ->required();
+  cmd->add_option("--model", a.model,
+                  "Checkpoint directory of a trained model (default: a freshly initialised 2-layer GCN, hidden 16, "
+                  "whose hidden activations are not those of a trained model)");
+  cmd->add_option("--accel", a.accel, "Accelerator configuration JSON (default: accel_model/igcn_default.json)");
+  cmd->add_option("--spy", a.spy, "Write a PNG spy plot of the adjacency in island order");
+  cmd->add_flag("--normalize-features", a.normalize_features, "Row-normalise the input features, as in training");
+  cmd->add_flag("--json", a.json, "Print the result as one JSON object");
+  cmd->callback([] {
+    const AccelConfig config = a.accel.empty() ? default_accel_config() : load_accel_config(a.accel);
+    Dataset d = load_dataset(dataset_source(a.spec));
+    if (a.normalize_features) d.features = row_normalized(d.features);
+    Model model{nullptr};
+    std::string note;
+    if (a.model.empty()) {
+      torch::manual_seed(0);
+      model = Model(ModelOptions().in_features(d.num_features()).out_features(d.num_classes));
+      note = "freshly initialised";
+    } else {
+      model = load_checkpoint_model(a.model);
+      note = "trained";
+    }
+    const IgcnReport r = igcn_report(d, model, note, config, a.spy);
+    emit(a.json, r.json, r.text + (a.spy.empty() ? "" : fmt::format("  spy plot: {}\n", a.spy)));
+  });
+}
+
+}  // namespace halo::cli

@@ -1,0 +1,177 @@
+#include "pipeline/stale_exchange.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <torch/autograd.h>
+
+#include "core/error.h"
+
+namespace halo {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// [inner | halo]: `halo` (stale rows, already scaled) is a constant of this epoch's graph; the
+// gradient of `inner` is its own plus the halo gradients exchanged by StaleExchange.
+class StaleFillFunction : public torch::autograd::Function<StaleFillFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& inner, const at::Tensor& halo,
+                            StaleExchange* exchange, int64_t layer, bool synchronous, const at::Tensor* scale,
+                            const std::string& what) {
+    ctx->saved_data["exchange"] = reinterpret_cast<int64_t>(exchange);
+    ctx->saved_data["layer"] = layer;
+    ctx->saved_data["synchronous"] = synchronous;
+    ctx->saved_data["what"] = what;
+    ctx->saved_data["scaled"] = scale->defined();
+    if (scale->defined()) ctx->saved_data["scale"] = *scale;
+    return at::cat({inner, halo});
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto& exchange = *reinterpret_cast<StaleExchange*>(ctx->saved_data["exchange"].toInt());
+    const at::Tensor& grad = grads[0];
+    const int64_t n = exchange.exchanges_.front()->plan().num_inner;
+    at::Tensor halo = grad.narrow(0, n, grad.size(0) - n);
+    if (ctx->saved_data["scaled"].toBool()) {
+      halo = halo.mul(ctx->saved_data["scale"].toTensor().unsqueeze(1).to(halo.scalar_type()));
+    }
+    const at::Tensor arrived =
+        exchange.exchange_gradients(static_cast<int>(ctx->saved_data["layer"].toInt()), halo.contiguous(),
+                                    ctx->saved_data["synchronous"].toBool(), ctx->saved_data["what"].toStringRef());
+    return {grad.narrow(0, 0, n) + arrived, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor()};
+  }
+};
+
+StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator> comm, const BoundarySampler* sampler,
+                             const StaleOptions& options)
+    : options_(options),
+      sampler_(sampler),
+      num_halo_(full.num_halo),
+      progress_(std::make_unique<ProgressThread>()) {
+  if (!(options.gamma() >= 0 && options.gamma() < 1)) {
+    throw UsageError(fmt::format("smoothing gamma must be in [0, 1), got {}", options.gamma()));
+  }
+  for (int i = 0; i < (sampler ? 3 : 1); ++i) {
+    exchanges_.push_back(std::make_unique<HaloExchange>(full, comm));
+    exchanges_.back()->set_progress(progress_.get());
+    planned_.push_back(-1);
+  }
+}
+
+StaleExchange::~StaleExchange() = default;
+
+StaleExchange::Layer& StaleExchange::layer(int l) {
+  if (l < 1 || l >= kFirstTag) throw Error(fmt::format("StaleExchange: layer {} is out of range (1..{})", l, kFirstTag - 1));
+  if (static_cast<size_t>(l) >= layers_.size()) layers_.resize(static_cast<size_t>(l) + 1);
+  return layers_[static_cast<size_t>(l)];
+}
+
+void StaleExchange::begin_epoch(int64_t epoch) {
+  epoch_ = epoch;
+  if (!sampler_) return;
+  for (int64_t e : {epoch, epoch + 1}) {
+    const int s = slot(e);
+    if (planned_[s] == e) continue;
+    // The slot's previous plan (epoch e - 3) has nothing in flight any more: its rows were
+    // received in epoch e - 2 and its gradients added in epoch e - 1.
+    const BoundarySample sample = sampler_->draw(e);
+    exchanges_[s]->replan(sample.plan);
+    planned_[s] = e;
+    if (e == epoch) halo_index_ = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong);
+  }
+}
+
+at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor& scale, const std::string& what) {
+  Layer& state = layer(l);
+  const int tag = kFirstTag + l;
+  HaloExchange& now = *exchanges_[slot(epoch_)];
+  const bool synchronous = !state.rows;
+  at::Tensor rows;
+  if (synchronous) {
+    rows = now.bcast(inner.detach().contiguous(), tag, what + " features");
+  } else {
+    rows = now.bcast_end(std::move(state.rows->pending));
+  }
+  const int next = slot(epoch_ + 1);
+  state.rows = InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), tag, what + " features"), next};
+  if (options_.smooth_features()) rows = smooth_rows(state, rows);
+  if (scale.defined()) rows = rows.mul(scale.unsqueeze(1).to(rows.scalar_type()));
+  return StaleFillFunction::apply(inner, rows, this, static_cast<int64_t>(l), synchronous, &scale, what);
+}
+
+// avg = gamma * avg + (1 - gamma) * rows, per halo node of the full plan; a node's first rows
+// start its average.
+at::Tensor StaleExchange::smooth_rows(Layer& state, const at::Tensor& rows) {
+  const at::Tensor index = sampler_ ? halo_index_ : at::arange(num_halo_, at::kLong);
+  if (!state.row_average.defined()) {
+    state.row_average = at::zeros({num_halo_, rows.size(1)}, rows.options());
+    state.row_seen = at::zeros({num_halo_, 1}, at::kBool);
+  }
+  const at::Tensor seen = state.row_seen.index_select(0, index);
+  const double g = options_.gamma();
+  const at::Tensor average = at::where(seen, state.row_average.index_select(0, index) * g + rows * (1 - g), rows);
+  state.row_average.index_copy_(0, index, average);
+  state.row_seen.index_fill_(0, index, true);
+  return average;
+}
+
+at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo, bool synchronous,
+                                             const std::string& what) {
+  Layer& state = layer(l);
+  const int tag = kFirstTag + l;
+  HaloExchange& now = *exchanges_[slot(epoch_)];
+  const int64_t inner = now.plan().num_inner;
+  at::Tensor arrived;
+  if (synchronous) {
+    arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
+    now.reduce(grad_halo, arrived, tag, what + " gradients");
+    state.first_gradients = arrived;
+  } else {
+    if (state.gradients) {
+      arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
+      exchanges_[state.gradients->slot]->reduce_end(std::move(state.gradients->pending), arrived);
+    } else {
+      arrived = std::move(state.first_gradients);
+    }
+    state.gradients = InFlight{now.reduce_begin(grad_halo, tag, what + " gradients"), slot(epoch_)};
+  }
+  if (options_.smooth_gradients()) {
+    const double g = options_.gamma();
+    state.gradient_average =
+        state.gradient_average.defined() ? state.gradient_average * g + arrived * (1 - g) : arrived;
+    arrived = state.gradient_average;
+  }
+  return arrived;
+}
+
+void StaleExchange::drain() {
+  for (Layer& state : layers_) {
+    for (std::optional<InFlight>* flight : {&state.rows, &state.gradients}) {
+      if (*flight) exchanges_[(*flight)->slot]->finish(std::move((*flight)->pending));
+    }
+    state.rows.reset();
+    state.gradients.reset();
+    state.first_gradients = at::Tensor();
+  }
+}
+
+ExchangeCounters StaleExchange::counters() const {
+  ExchangeCounters sum;
+  for (const auto& e : exchanges_) {
+    const ExchangeCounters& c = e->counters();
+    sum.bytes_sent += c.bytes_sent;
+    sum.messages_sent += c.messages_sent;
+    sum.rows_sent += c.rows_sent;
+    sum.seconds += c.seconds;
+    sum.wait_seconds += c.wait_seconds;
+    sum.flight_seconds += c.flight_seconds;
+  }
+  return sum;
+}
+
+void StaleExchange::reset_counters() {
+  for (auto& e : exchanges_) e->reset_counters();
+}
+
+}  // namespace halo
