@@ -58,6 +58,8 @@ class Communicator {
   int local_size() const { return local_size_; }  // ranks on this host
   virtual std::string backend() const = 0;        // "mpi" or "nccl"
   virtual at::Device device() const = 0;          // where the tensors passed in must live
+  // Whether a second thread may test transfers while this one calls in (MPI_THREAD_MULTIPLE).
+  virtual bool thread_safe() const = 0;
 
   std::chrono::milliseconds deadline() const { return deadline_; }
   void set_deadline(std::chrono::milliseconds d) { deadline_ = d; }

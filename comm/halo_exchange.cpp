@@ -14,6 +14,7 @@ struct HaloExchange::Pending::State {
   bool bcast = true;
   std::shared_ptr<Transfer> transfer;
   at::Tensor packed, received;  // [rows sent, F], [rows received, F]
+  at::Tensor into;              // bcast: the caller's [num_halo, F] destination, if any
 };
 
 HaloExchange::Pending::Pending() = default;
@@ -49,7 +50,8 @@ void HaloExchange::replan(HaloPlan plan) {
   for (int64_t i = 0; i < plan_.rows_received() && recv_in_order_; ++i) recv_in_order_ = plan_.recv_rows[i] == i;
 }
 
-HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, int tag, const std::string& what) {
+HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, int tag, const std::string& what,
+                                          const at::Tensor& into) {
   Stopwatch watch;
   const char* name = bcast ? "bcast_begin" : "reduce_begin";
   if (tag < 0 || tag >= kMaxTags) {
@@ -65,6 +67,12 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
                                 : "an undefined tensor",
                             what));
   }
+  if (into.defined() && (into.dim() != 2 || into.size(0) != plan_.num_halo || into.size(1) != source.size(1) ||
+                         into.scalar_type() != source.scalar_type() || into.device() != source.device() ||
+                         !into.is_contiguous())) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: `into` must be a contiguous [{}, {}] tensor like the rows ({})",
+                            comm_->rank(), name, plan_.num_halo, source.size(1), what));
+  }
   // bcast sends owned rows send_rows and receives into recv_rows; reduce runs the other way.
   const std::vector<int64_t>& out = bcast ? plan_.send_offsets : plan_.recv_offsets;
   const std::vector<int64_t>& in = bcast ? plan_.recv_offsets : plan_.send_offsets;
@@ -74,7 +82,9 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   Buffers& buffers = buffers_[transfer_tag];
   state->packed = reuse(buffers.packed, out.back(), source);
   at::index_select_out(state->packed, source, 0, bcast ? send_index_ : recv_index_);
-  state->received = reuse(buffers.received, in.back(), source);
+  state->into = into;
+  state->received = into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back())
+                                                     : reuse(buffers.received, in.back(), source);
   std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
   int64_t messages = 0;
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
@@ -96,6 +106,10 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
 void HaloExchange::finish(Pending pending) {
   if (!pending.state_) throw Error(fmt::format("rank {}: HaloExchange::finish: the Pending is empty", comm_->rank()));
   wait(*pending.state_->transfer);
+}
+
+void HaloExchange::progress(const Pending& pending) {
+  if (pending.state_) pending.state_->transfer->test();
 }
 
 void HaloExchange::wait(Transfer& transfer) {
@@ -126,8 +140,9 @@ std::unique_ptr<HaloExchange::Pending::State> HaloExchange::take(Pending& pendin
   return std::move(pending.state_);
 }
 
-HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag, const std::string& what) {
-  return begin(true, owned, tag, what);
+HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag, const std::string& what,
+                                                const at::Tensor& into) {
+  return begin(true, owned, tag, what, into);
 }
 
 // Received rows land at their halo positions; in a full plan they arrive in halo order already.
@@ -135,21 +150,21 @@ at::Tensor HaloExchange::bcast_end(Pending pending) {
   const auto state = take(pending, true, "bcast_end");
   Stopwatch watch;
   wait(*state->transfer);
-  at::Tensor halo = state->received;
+  at::Tensor halo = state->into.defined() ? state->into : state->received;
   if (!recv_in_order_) {
-    halo = at::zeros({plan_.num_halo, state->received.size(1)}, state->received.options());
-    halo.index_copy_(0, recv_index_, state->received);
+    if (!state->into.defined()) halo = at::empty({plan_.num_halo, state->received.size(1)}, state->received.options());
+    halo.zero_().index_copy_(0, recv_index_, state->received);
   }
   counters_.seconds += watch.seconds();
   return halo;
 }
 
-at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::string& what) {
-  return bcast_end(bcast_begin(owned, tag, what));
+at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into) {
+  return bcast_end(bcast_begin(owned, tag, what, into));
 }
 
 HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, int tag, const std::string& what) {
-  return begin(false, halo, tag, what);
+  return begin(false, halo, tag, what, {});
 }
 
 // owned[send_rows[i]] += received[i]. One index_add_ per peer, in rank order: a row several peers

@@ -61,10 +61,12 @@ class HaloExchange {
 
   // owned: [num_inner, F] on comm's device, any dtype. `what` names the exchange in deadline
   // errors ("epoch 3, layer 1 features"). The end returns [num_halo, F]; halo rows no peer sends
-  // (none in a full plan) are zero.
-  Pending bcast_begin(const at::Tensor& owned, int tag, const std::string& what);
+  // (none in a full plan) are zero. `into` (optional, a contiguous [num_halo, F] tensor like
+  // owned, e.g. the halo part of a layer's input) receives the rows and is returned: with the
+  // plan's rows in halo order the messages land there directly, without a receive buffer.
+  Pending bcast_begin(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into = {});
   at::Tensor bcast_end(Pending pending);
-  at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what);
+  at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into = {});
 
   // halo: [num_halo, F]. The end adds the rows received from each peer into owned[send_rows]
   // (in place, owned: [num_inner, F]).
@@ -74,6 +76,8 @@ class HaloExchange {
 
   // Completes an exchange whose result is no longer wanted (either direction).
   void finish(Pending pending);
+  // Moves an exchange in flight along without blocking (for callers without a ProgressThread).
+  void progress(const Pending& pending);
 
   const ExchangeCounters& counters() const { return counters_; }
   void reset_counters() { counters_ = {}; }
@@ -81,7 +85,7 @@ class HaloExchange {
  private:
   // Packs the rows of `source` each peer gets and starts the messages; reduce is bcast with the
   // plan's send and receive sides swapped.
-  Pending begin(bool bcast, const at::Tensor& source, int tag, const std::string& what);
+  Pending begin(bool bcast, const at::Tensor& source, int tag, const std::string& what, const at::Tensor& into);
   std::unique_ptr<Pending::State> take(Pending& pending, bool bcast, const char* name) const;
   // The message buffers of one transfer tag, kept for the run: a call reuses them when their
   // shape matches and nobody else holds them any more (a returned halo still in use is not

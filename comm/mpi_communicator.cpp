@@ -159,7 +159,7 @@ class MpiTransfer final : public Transfer {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm world) {
+MpiCommunicator::MpiCommunicator(MPI_Comm world, bool thread_safe) : thread_safe_(thread_safe) {
   // A private copy of the world: Halo's tags cannot meet another library's messages.
   check_mpi(MPI_Comm_dup(world, &comm_), 0, "MPI_Comm_dup", "starting MPI");
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
@@ -289,13 +289,16 @@ struct MpiRuntime {
   MpiRuntime() {
     int initialized = 0;
     MPI_Initialized(&initialized);
-    if (initialized) return;
+    if (initialized) {
+      MPI_Query_thread(&provided);
+      return;
+    }
     // The pipelined exchange progresses messages from a second thread.
-    int provided = MPI_THREAD_SINGLE;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
     owned = true;
     if (provided < MPI_THREAD_MULTIPLE) {
-      spdlog::warn("MPI provides thread level {} < MPI_THREAD_MULTIPLE: the pipelined exchange may not be safe",
+      spdlog::warn("MPI provides thread level {} < MPI_THREAD_MULTIPLE: the pipeline moves its messages only "
+                   "between layers",
                    provided);
     }
   }
@@ -305,6 +308,7 @@ struct MpiRuntime {
     if (owned && !finalized) MPI_Finalize();
   }
   bool owned = false;
+  int provided = MPI_THREAD_SINGLE;
 };
 
 }  // namespace
@@ -314,7 +318,7 @@ std::shared_ptr<Communicator> mpi_world() {
   static const std::shared_ptr<detail::MpiCommunicator> world = [] {
     static MpiRuntime runtime;
     started = true;
-    return std::make_shared<detail::MpiCommunicator>(MPI_COMM_WORLD);
+    return std::make_shared<detail::MpiCommunicator>(MPI_COMM_WORLD, runtime.provided == MPI_THREAD_MULTIPLE);
   }();
   return world;
 }

@@ -29,9 +29,11 @@ std::string seconds_text(std::chrono::milliseconds d);
 
 class MpiCommunicator final : public Communicator, public std::enable_shared_from_this<MpiCommunicator> {
  public:
-  explicit MpiCommunicator(MPI_Comm world);
+  // thread_safe: MPI was started with MPI_THREAD_MULTIPLE.
+  MpiCommunicator(MPI_Comm world, bool thread_safe);
 
   std::string backend() const override { return "mpi"; }
+  bool thread_safe() const override { return thread_safe_; }
   at::Device device() const override { return at::kCPU; }
 
   void barrier(const std::string& what) override;
@@ -55,6 +57,7 @@ class MpiCommunicator final : public Communicator, public std::enable_shared_fro
   void reap_abandoned();
 
   MPI_Comm comm_;
+  bool thread_safe_;
   std::mutex abandoned_mutex_;
   std::vector<MPI_Request> abandoned_;
   std::vector<at::Tensor> abandoned_keep_;

@@ -22,8 +22,14 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     const bool scaled = scale->defined();
     ctx->saved_data["scaled"] = scaled;
     if (scaled) ctx->saved_data["scale"] = *scale;
-    const at::Tensor halo = exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features");
-    return at::cat({inner, scaled ? halo.mul(scale->unsqueeze(1).to(halo.scalar_type())) : halo});
+    // The rows arrive straight into the output's halo part: no receive buffer, no copy.
+    const int64_t n = inner.size(0);
+    at::Tensor out = at::empty({n + exchange->plan().num_halo, inner.size(1)}, inner.options());
+    out.narrow(0, 0, n).copy_(inner);
+    at::Tensor halo = out.narrow(0, n, out.size(0) - n);
+    exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features", halo);
+    if (scaled) halo.mul_(scale->unsqueeze(1).to(halo.scalar_type()));
+    return out;
   }
 
   // d/d(inner) of [inner | bcast(inner)] is grad_inner + reduce(grad_halo): the adjoint of bcast.

@@ -54,6 +54,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--smoothing-gamma", a.stale.gamma(), "Pipeline: decay of the moving averages")
       ->check(CLI::Range(0.0, 0.999999))
       ->needs(pipeline);
+  cmd->add_flag("--no-progress-thread{false}", a.stale.progress_thread(),
+                "Pipeline: move messages only between layers, not from a progress thread")
+      ->needs(pipeline);
   cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E")
       ->expected(2)
       ->delimiter(':')

@@ -47,14 +47,14 @@ StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator>
                              const StaleOptions& options)
     : options_(options),
       sampler_(sampler),
-      num_halo_(full.num_halo),
-      progress_(std::make_unique<ProgressThread>()) {
+      num_halo_(full.num_halo) {
+  if (options.progress_thread() && comm->thread_safe()) progress_ = std::make_unique<ProgressThread>();
   if (!(options.gamma() >= 0 && options.gamma() < 1)) {
     throw UsageError(fmt::format("smoothing gamma must be in [0, 1), got {}", options.gamma()));
   }
   for (int i = 0; i < (sampler ? 3 : 1); ++i) {
     exchanges_.push_back(std::make_unique<HaloExchange>(full, comm));
-    exchanges_.back()->set_progress(progress_.get());
+    exchanges_.back()->set_progress(progress_.get());  // null: progress_all() instead
     planned_.push_back(-1);
   }
 }
@@ -82,7 +82,17 @@ void StaleExchange::begin_epoch(int64_t epoch) {
   }
 }
 
+void StaleExchange::progress_all() {
+  if (progress_) return;
+  for (const Layer& state : layers_) {
+    for (const std::optional<InFlight>* flight : {&state.rows, &state.gradients}) {
+      if (*flight) exchanges_[(*flight)->slot]->progress((*flight)->pending);
+    }
+  }
+}
+
 at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor& scale, const std::string& what) {
+  progress_all();
   Layer& state = layer(l);
   const int tag = kFirstTag + l;
   HaloExchange& now = *exchanges_[slot(epoch_)];
@@ -118,6 +128,7 @@ at::Tensor StaleExchange::smooth_rows(Layer& state, const at::Tensor& rows) {
 
 at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo, bool synchronous,
                                              const std::string& what) {
+  progress_all();
   Layer& state = layer(l);
   const int tag = kFirstTag + l;
   HaloExchange& now = *exchanges_[slot(epoch_)];

@@ -10,6 +10,9 @@
 // (drawn from (seed, epoch, owner, peer), so the owner knows it one epoch ahead): the stale rows
 // a rank computes with always belong to the sample of its current Block, each row one epoch
 // old. Gradients arrive summed into owned rows, so the change of sample does not touch them.
+//
+// Messages move while layers compute thanks to a ProgressThread; without one (MPI lacking
+// MPI_THREAD_MULTIPLE, or progress_thread off) they are moved along at every layer boundary.
 // Three exchanges rotate for that: epoch t's plan receives the stale rows and sends this
 // epoch's gradients, epoch t+1's sends this epoch's rows, epoch t-1's completes last epoch's
 // gradients.
@@ -34,6 +37,8 @@ struct StaleOptions {
   TORCH_ARG(bool, smooth_features) = false;
   TORCH_ARG(bool, smooth_gradients) = false;
   TORCH_ARG(double, gamma) = 0.95;
+  // A thread that moves the messages while the layers compute (when the communicator allows it).
+  TORCH_ARG(bool, progress_thread) = true;
 };
 
 class StaleExchange {
@@ -73,6 +78,8 @@ class StaleExchange {
   };
 
   int slot(int64_t epoch) const { return static_cast<int>(epoch % static_cast<int64_t>(exchanges_.size())); }
+  // Without a progress thread: tests every exchange in flight (at layer boundaries).
+  void progress_all();
   Layer& layer(int l);
   at::Tensor smooth_rows(Layer& state, const at::Tensor& rows);
   // Backward of fill: sends grad_halo home and returns what is added into owned rows.
@@ -81,7 +88,7 @@ class StaleExchange {
   StaleOptions options_;
   const BoundarySampler* sampler_;
   int64_t num_halo_;                                   // of the full plan
-  std::unique_ptr<ProgressThread> progress_;          // destroyed last: it holds transfers too
+  std::unique_ptr<ProgressThread> progress_;          // destroyed last: it holds transfers too (may be null)
   std::vector<std::unique_ptr<HaloExchange>> exchanges_;  // 3 rotating with a sampler, else 1
   std::vector<int64_t> planned_;                       // the epoch whose sample each holds
   int64_t epoch_ = 0;

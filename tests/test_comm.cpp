@@ -261,6 +261,10 @@ TEST(CommHaloExchange, BcastPlacesOwnerRows) {
           const at::Tensor gid = at::tensor(p.halo_gid).reshape({-1, 1});
           const at::Tensor expected = at::where(gid >= 0, gid * 100 + columns, at::zeros({}, at::kLong)).to(type);
           EXPECT_TRUE(exchange.bcast(owned, 3, "bcast test").equal(expected)) << "F " << f << " " << type;
+          // Straight into a caller's tensor (stale values there must not survive).
+          const at::Tensor into = at::full({p.plan.num_halo, f}, -1, type);
+          EXPECT_TRUE(exchange.bcast(owned, 3, "bcast into", into).equal(expected)) << "into, F " << f;
+          EXPECT_TRUE(into.equal(expected)) << "into, F " << f << " " << type;
         }
       }
     }

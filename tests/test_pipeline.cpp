@@ -27,14 +27,14 @@ at::Tensor inner_rows(const Shard& shard, int64_t epoch) {
 // Every epoch: y = fill(x_t), loss = <y, w_t>. A synchronous HaloExchange (through the same
 // sample) gives the expected rows: epoch t's halo rows are bcast(x_{t-1}) and the gradient of
 // x_t is w_t's inner part plus reduce(w_{t-1}'s halo part), both with epoch 0's in epoch 0 and 1.
-void check_staleness(double rate) {
+void check_staleness(double rate, bool progress_thread = true) {
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm);
   partition_for_ranks(*comm, "community:nodes=3000", dir.path());
   const Shard shard = load_shard(read_partition_meta(dir.path()), comm->rank());
   const HaloPlan full = HaloPlan::from_shard(shard);
   const BoundarySampler sampler(full, rate, 5);
-  StaleExchange stale(full, comm, rate < 1 ? &sampler : nullptr, StaleOptions());
+  StaleExchange stale(full, comm, rate < 1 ? &sampler : nullptr, StaleOptions().progress_thread(progress_thread));
   HaloExchange reference(full, comm);
   const int64_t n = full.num_inner;
   at::Tensor expected_rows, expected_grad;  // from the previous epoch
@@ -74,6 +74,7 @@ void check_staleness(double rate) {
 
 TEST(PipelineRanks, HaloRowsAndGradientsAreOneEpochOld) { check_staleness(1.0); }
 TEST(PipelineRanks, SampledRowsAreOneEpochOldForTheCurrentSample) { check_staleness(0.5); }
+TEST(PipelineRanks, OneEpochOldWithoutAProgressThread) { check_staleness(0.5, false); }
 
 const ModelOptions kGcn = ModelOptions().kind("gcn").hidden(16).dropout(0.5);
 
@@ -112,9 +113,7 @@ TEST_P(PipelineAccuracy, StaleTrainingMatchesSynchronous) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, PipelineAccuracy, testing::Values("cora", "coauthor-cs"), [](const auto& info) {
-  return info.param == "cora" ? std::string("cora") : std::string("coauthor_cs");
-});
+INSTANTIATE_TEST_SUITE_P(Real, PipelineAccuracy, testing::Values("cora"));
 
 }  // namespace
 }  // namespace halo
