@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
         for (int layers : layer_counts) {
           for (const std::string& rate : rate_flags) {
             const std::string metrics = (work / "metrics.jsonl").string();
-            run(fmt::format("{} -np {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
+            run(
+                fmt::format("{} -np {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
                             "--epochs {} --eval-every 1000000 {} --metrics {} > /dev/null",
                             launch, k, halo, parts, model, layers, epochs, rate, metrics));
             const Row r = read_metrics(metrics);

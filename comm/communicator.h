@@ -36,7 +36,9 @@ class Transfer {
   // Seconds from the start until the messages were seen done (by test or wait); 0 before.
   double flight_seconds() const {
     const auto done = done_.load();
-    return done == kNotDone ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::duration(done) - started_).count();
+    return done == kNotDone
+               ? 0
+               : std::chrono::duration<double>(std::chrono::steady_clock::duration(done) - started_).count();
   }
 
  protected:

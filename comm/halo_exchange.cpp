@@ -39,9 +39,9 @@ void HaloExchange::replan(HaloPlan plan) {
   const std::string where = fmt::format("HaloExchange (rank {})", comm_->rank());
   plan.check(where);
   if (plan.rank != comm_->rank() || plan.num_ranks != comm_->size() || plan.num_inner != plan_.num_inner) {
-    throw Error(fmt::format("{}: the plan is for rank {} of {} with {} inner rows, the exchange is rank {} of {} with {}",
-                            where, plan.rank, plan.num_ranks, plan.num_inner, comm_->rank(), comm_->size(),
-                            plan_.num_inner));
+    throw Error(
+        fmt::format("{}: the plan is for rank {} of {} with {} inner rows, the exchange is rank {} of {} with {}",
+                    where, plan.rank, plan.num_ranks, plan.num_inner, comm_->rank(), comm_->size(), plan_.num_inner));
   }
   plan_ = std::move(plan);
   send_index_ = index_tensor(plan_.send_rows, comm_->device());
@@ -67,9 +67,9 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
                                 : "an undefined tensor",
                             what));
   }
-  if (into.defined() && (into.dim() != 2 || into.size(0) != plan_.num_halo || into.size(1) != source.size(1) ||
-                         into.scalar_type() != source.scalar_type() || into.device() != source.device() ||
-                         !into.is_contiguous())) {
+  if (into.defined() &&
+      (into.dim() != 2 || into.size(0) != plan_.num_halo || into.size(1) != source.size(1) ||
+       into.scalar_type() != source.scalar_type() || into.device() != source.device() || !into.is_contiguous())) {
     throw Error(fmt::format("rank {}: HaloExchange::{}: `into` must be a contiguous [{}, {}] tensor like the rows ({})",
                             comm_->rank(), name, plan_.num_halo, source.size(1), what));
   }
@@ -83,8 +83,8 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   state->packed = reuse(buffers.packed, out.back(), source);
   at::index_select_out(state->packed, source, 0, bcast ? send_index_ : recv_index_);
   state->into = into;
-  state->received = into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back())
-                                                     : reuse(buffers.received, in.back(), source);
+  state->received =
+      into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back()) : reuse(buffers.received, in.back(), source);
   std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
   int64_t messages = 0;
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {

@@ -99,8 +99,8 @@ class HaloExchange {
   HaloPlan plan_;
   std::shared_ptr<Communicator> comm_;
   ExchangeCounters counters_;
-  at::Tensor send_index_, recv_index_;  // send_rows / recv_rows as int64 on comm's device
-  bool recv_in_order_ = false;          // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
+  at::Tensor send_index_, recv_index_;        // send_rows / recv_rows as int64 on comm's device
+  bool recv_in_order_ = false;                // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
   std::unordered_map<int, Buffers> buffers_;  // by transfer tag
   ProgressThread* progress_ = nullptr;
 };

@@ -297,9 +297,10 @@ struct MpiRuntime {
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
     owned = true;
     if (provided < MPI_THREAD_MULTIPLE) {
-      spdlog::warn("MPI provides thread level {} < MPI_THREAD_MULTIPLE: the pipeline moves its messages only "
-                   "between layers",
-                   provided);
+      spdlog::warn(
+          "MPI provides thread level {} < MPI_THREAD_MULTIPLE: the pipeline moves its messages only "
+          "between layers",
+          provided);
     }
   }
   ~MpiRuntime() {

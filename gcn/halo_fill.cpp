@@ -42,8 +42,7 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     if (ctx->saved_data["scaled"].toBool()) {
       halo = halo.mul(ctx->saved_data["scale"].toTensor().unsqueeze(1).to(halo.scalar_type()));
     }
-    exchange.reduce(halo.contiguous(), inner,
-                    static_cast<int>(ctx->saved_data["tag"].toInt()),
+    exchange.reduce(halo.contiguous(), inner, static_cast<int>(ctx->saved_data["tag"].toInt()),
                     ctx->saved_data["what"].toStringRef() + " gradients");
     return {inner, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }

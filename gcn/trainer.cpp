@@ -104,7 +104,8 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       model_(std::move(model)),
       metrics_(options.metrics_path()) {
   if (options_.boundary_rate() || options_.pipeline()) {
-    throw UsageError("boundary sampling and the pipeline need a distributed run on a partition (halo train --parts DIR)");
+    throw UsageError(
+        "boundary sampling and the pipeline need a distributed run on a partition (halo train --parts DIR)");
   }
   set_up();
   if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes", data.name));
@@ -350,10 +351,10 @@ void Trainer::spread_over_ranks(EpochMetrics& m) const {
     comm_->allreduce(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
     m.ranks = comm_->size();
   }
-  RankSpread* spreads[] = {&m.epoch_spread, &m.compute_spread, &m.exchange_spread, &m.allreduce_spread,
-                           &m.bytes_spread, &m.rss_spread,     &m.halo_spread,     &m.exposed_spread,
-                           &m.total_comm_spread};
-  for (size_t i = 0; i < std::size(spreads); ++i) *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
+  RankSpread* spreads[] = {&m.epoch_spread, &m.compute_spread, &m.exchange_spread, &m.allreduce_spread, &m.bytes_spread,
+                           &m.rss_spread,   &m.halo_spread,    &m.exposed_spread,  &m.total_comm_spread};
+  for (size_t i = 0; i < std::size(spreads); ++i)
+    *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
 }
 
 TrainResult Trainer::train() {

@@ -28,8 +28,8 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,7 +153,7 @@ class Trainer {
   std::shared_ptr<Communicator> comm_;      // null in one process
   std::unique_ptr<HaloExchange> exchange_;  // null in one process
   std::unique_ptr<Block> block_;
-  at::Tensor features_;                                       // [columns, F]: inner rows, then halo rows
+  at::Tensor features_;  // [columns, F]: inner rows, then halo rows
   // BNS-GCN (null without a boundary rate): the sampler, and this epoch's Block, input rows
   // (allocated once: the sample's size is fixed by p) and exchange.
   std::unique_ptr<BoundarySampler> sampler_;
@@ -161,7 +161,7 @@ class Trainer {
   std::unique_ptr<Block> sampled_block_;
   at::Tensor sampled_features_;
   std::unique_ptr<HaloExchange> sampled_exchange_;
-  std::unique_ptr<StaleExchange> stale_;  // PipeGCN (null without the pipeline)
+  std::unique_ptr<StaleExchange> stale_;                      // PipeGCN (null without the pipeline)
   at::Tensor labels_, train_index_, val_index_, test_index_;  // over rows
   int64_t global_train_ = 0, global_val_ = 0, global_test_ = 0;
   Model model_;

@@ -44,8 +44,9 @@ void add_train_command(CLI::App& app) {
                   "BNS-GCN: share p of its boundary nodes an owner sends each peer per epoch (1: all, 0: none)")
       ->check(CLI::Range(0.0, 1.0))
       ->needs(parts);
-  auto* pipeline = cmd->add_flag("--pipeline", a.pipeline,
-                                 "PipeGCN: compute with one-epoch-stale halo rows and gradients while this epoch's travel");
+  auto* pipeline =
+      cmd->add_flag("--pipeline", a.pipeline,
+                    "PipeGCN: compute with one-epoch-stale halo rows and gradients while this epoch's travel");
   pipeline->needs(parts);
   cmd->add_flag("--smooth-features", a.stale.smooth_features(), "Pipeline: moving average of the stale halo rows")
       ->needs(pipeline);

@@ -38,16 +38,19 @@ class StaleFillFunction : public torch::autograd::Function<StaleFillFunction> {
     const at::Tensor arrived =
         exchange.exchange_gradients(static_cast<int>(ctx->saved_data["layer"].toInt()), halo.contiguous(),
                                     ctx->saved_data["synchronous"].toBool(), ctx->saved_data["what"].toStringRef());
-    return {grad.narrow(0, 0, n) + arrived, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+    return {grad.narrow(0, 0, n) + arrived,
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
+            at::Tensor(),
             at::Tensor()};
   }
 };
 
 StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator> comm, const BoundarySampler* sampler,
                              const StaleOptions& options)
-    : options_(options),
-      sampler_(sampler),
-      num_halo_(full.num_halo) {
+    : options_(options), sampler_(sampler), num_halo_(full.num_halo) {
   if (options.progress_thread() && comm->thread_safe()) progress_ = std::make_unique<ProgressThread>();
   if (!(options.gamma() >= 0 && options.gamma() < 1)) {
     throw UsageError(fmt::format("smoothing gamma must be in [0, 1), got {}", options.gamma()));
@@ -62,7 +65,8 @@ StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator>
 StaleExchange::~StaleExchange() = default;
 
 StaleExchange::Layer& StaleExchange::layer(int l) {
-  if (l < 1 || l >= kFirstTag) throw Error(fmt::format("StaleExchange: layer {} is out of range (1..{})", l, kFirstTag - 1));
+  if (l < 1 || l >= kFirstTag)
+    throw Error(fmt::format("StaleExchange: layer {} is out of range (1..{})", l, kFirstTag - 1));
   if (static_cast<size_t>(l) >= layers_.size()) layers_.resize(static_cast<size_t>(l) + 1);
   return layers_[static_cast<size_t>(l)];
 }

@@ -87,10 +87,10 @@ class StaleExchange {
 
   StaleOptions options_;
   const BoundarySampler* sampler_;
-  int64_t num_halo_;                                   // of the full plan
-  std::unique_ptr<ProgressThread> progress_;          // destroyed last: it holds transfers too (may be null)
+  int64_t num_halo_;                                      // of the full plan
+  std::unique_ptr<ProgressThread> progress_;              // destroyed last: it holds transfers too (may be null)
   std::vector<std::unique_ptr<HaloExchange>> exchanges_;  // 3 rotating with a sampler, else 1
-  std::vector<int64_t> planned_;                       // the epoch whose sample each holds
+  std::vector<int64_t> planned_;                          // the epoch whose sample each holds
   int64_t epoch_ = 0;
   at::Tensor halo_index_;  // full halo positions of this epoch's sampled rows (smoothing)
   std::vector<Layer> layers_;

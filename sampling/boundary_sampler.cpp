@@ -67,8 +67,9 @@ BoundarySample BoundarySampler::draw(int64_t epoch) const {
     plan.recv_offsets.push_back(static_cast<int64_t>(halo.size()));
     const auto drawn = static_cast<int64_t>(from_j.size());
     all_ones = all_ones && drawn == total;
-    owner_scale.insert(owner_scale.end(), from_j.size(),
-                       static_cast<float>(static_cast<double>(total) / static_cast<double>(std::max<int64_t>(drawn, 1))));
+    owner_scale.insert(
+        owner_scale.end(), from_j.size(),
+        static_cast<float>(static_cast<double>(total) / static_cast<double>(std::max<int64_t>(drawn, 1))));
   }
   // Received rows are listed per peer in send order; the sampled columns keep the full halo's
   // order, so sampled_position maps one to the other.

@@ -49,14 +49,16 @@ TEST(BoundarySampler, DrawsFloorPOfEveryPeersRows) {
   // Every sampled row is one the full plan sends / receives from that peer, and the scale is
   // total / drawn of its owner.
   for (int32_t j = 1; j < 3; ++j) {
-    const auto first = full.send_rows.begin() + full.send_offsets[j], last = full.send_rows.begin() + full.send_offsets[j + 1];
+    const auto first = full.send_rows.begin() + full.send_offsets[j],
+               last = full.send_rows.begin() + full.send_offsets[j + 1];
     for (int64_t i = s.plan.send_offsets[j]; i < s.plan.send_offsets[j + 1]; ++i) {
       EXPECT_NE(std::find(first, last, s.plan.send_rows[i]), last);
     }
     const double scale = j == 1 ? 50.0 / 16 : 30.0 / 9;
     for (int64_t i = s.plan.recv_offsets[j]; i < s.plan.recv_offsets[j + 1]; ++i) {
       const int32_t h = s.halo[s.plan.recv_rows[i]];
-      const auto from = full.recv_rows.begin() + full.recv_offsets[j], to = full.recv_rows.begin() + full.recv_offsets[j + 1];
+      const auto from = full.recv_rows.begin() + full.recv_offsets[j],
+                 to = full.recv_rows.begin() + full.recv_offsets[j + 1];
       EXPECT_NE(std::find(from, to, h), to);
       EXPECT_FLOAT_EQ(s.scale[s.plan.recv_rows[i]].item<float>(), static_cast<float>(scale));
     }

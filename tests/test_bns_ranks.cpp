@@ -85,8 +85,9 @@ TEST_P(BnsAccuracy, TenPercentOfTheBoundaryMatchesAllOfIt) {
   EXPECT_NEAR(tenth, all, 1.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, BnsAccuracy, testing::Values("cora", "coauthor-cs"),
-                         [](const auto& info) { return info.param == "cora" ? std::string("cora") : std::string("coauthor_cs"); });
+INSTANTIATE_TEST_SUITE_P(Real, BnsAccuracy, testing::Values("cora", "coauthor-cs"), [](const auto& info) {
+  return info.param == "cora" ? std::string("cora") : std::string("coauthor_cs");
+});
 
 }  // namespace
 }  // namespace halo

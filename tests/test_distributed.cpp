@@ -27,8 +27,7 @@ TEST_P(Equivalence, KRanksTrainLikeOneProcess) {
   const std::optional<Dataset> d = partition_for_ranks(*comm, spec, dir.path());
   const ModelOptions mo = ModelOptions().kind(kind).hidden(kind == "gat" ? 8 : 16).dropout(0.5);
   const TrainerOptions to = TrainerOptions().epochs(20).eval_every(5).seed(7);
-  const TrainResult parts =
-      train_parts(comm, dir.path(), mo, sampled ? TrainerOptions(to).boundary_rate(1.0) : to);
+  const TrainResult parts = train_parts(comm, dir.path(), mo, sampled ? TrainerOptions(to).boundary_rate(1.0) : to);
   if (comm->rank() == 0) expect_same_run(parts, train_whole(*d, mo, to));
 }
 

@@ -86,8 +86,9 @@ TEST_F(DistributedCli, SilentPeerFailsTheJob) {
 // "terminate called".
 TEST_F(DistributedCli, PipelineExitsCleanly) {
   const std::string metrics = dir_.path("metrics.jsonl");
-  const Outcome done = mpirun(2, "train --parts " + parts() +
-                                     " --epochs 6 --pipeline --boundary-rate 0.5 --smooth-features --metrics " + metrics);
+  const Outcome done =
+      mpirun(2, "train --parts " + parts() + " --epochs 6 --pipeline --boundary-rate 0.5 --smooth-features --metrics " +
+                    metrics);
   EXPECT_EQ(done.code, 0) << done.out;
   EXPECT_EQ(done.out.find("terminate"), std::string::npos) << done.out;
   std::ifstream in(metrics);
