@@ -5,8 +5,9 @@
 # between them; mpirun starts its daemons inside the namespaces through an rsh agent that runs
 # `ip netns exec`. Everything is set up and torn down here (needs root). Prints two tables --
 # the limited network, then the same runs over plain loopback TCP -- of synchronous,
-# pipelined and pipelined + p = 0.1 training: epoch time, exposed (waited) and total
-# communication time, bytes, and test accuracy after the last epoch.
+# pipelined (with the progress thread, and moving messages only between layers) and
+# pipelined + p = 0.1 training: epoch time, exposed (waited) and total communication time,
+# bytes, and test accuracy after the last epoch.
 #   bench/slow_network_bench.sh [BUILD_DIR]
 #   env: RANKS=4 RATE=1gbit DELAY=0.5ms DATASET=reddit-sim:nodes=50000 MODEL=sage LAYERS=3 EPOCHS=10
 set -euo pipefail
@@ -89,6 +90,7 @@ table() {
   echo "|---|---|---|---|---|---|"
   row synchronous "$launch" ""
   row pipelined "$launch" "--pipeline"
+  row "pipelined, progress between layers only" "$launch" "--pipeline --no-progress-thread"
   row "pipelined, p = 0.1" "$launch" "--pipeline --boundary-rate 0.1"
 }
 
