@@ -29,7 +29,7 @@ void GATConvImpl::reset_parameters() {
 at::Tensor GATConvImpl::forward(const Block& block, const at::Tensor& x) {
   check_layer_input("GATConv", block, x, options.in_features());
   const int64_t rows = block.num_rows(), h = options.heads(), f = options.out_features();
-  const at::Tensor xw = x.matmul(weight).view({block.num_cols(), h, f});
+  const at::Tensor xw = project(x, weight).view({block.num_cols(), h, f});
   // e_vu = LeakyReLU(a_dst . x'_v + a_src . x'_u), softmax over u in N(v) + {v}.
   const at::Tensor score_src = (xw * att_src).sum(-1);
   const at::Tensor score_dst = (xw.narrow(0, 0, rows) * att_dst).sum(-1);

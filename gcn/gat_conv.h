@@ -25,6 +25,7 @@ class GATConvImpl : public GraphLayerImpl {
   at::Tensor forward(const Block& block, const at::Tensor& x) override;
   int64_t out_features() const override;
   void reset_parameters() override;
+  bool takes_sparse_input() const override { return true; }
   void pretty_print(std::ostream& stream) const override;
   GATConvOptions options;
   torch::Tensor weight, att_src, att_dst, bias;

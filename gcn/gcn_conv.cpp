@@ -5,6 +5,7 @@
 #include <torch/nn/init.h>
 
 #include "core/error.h"
+#include "gcn/sparse_features.h"
 
 namespace halo {
 
@@ -26,11 +27,12 @@ at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
   AggregateOptions agg;
   agg.row_scale = norm.narrow(0, 0, block.num_rows());
   agg.col_scale = norm;
-  // Aggregate at the narrower width: transform first when the layer shrinks the features.
-  if (options.out_features() < options.in_features()) {
+  // Aggregate at the narrower width: transform first when the layer shrinks the features (and
+  // always for sparse rows, which aggregate to dense ones).
+  if (options.out_features() < options.in_features() || is_sparse_rows(x)) {
     agg.bias = bias;
     agg.relu = relu_;
-    return aggregate(block, Loops::with, x.matmul(weight), agg);
+    return aggregate(block, Loops::with, project(x, weight), agg);
   }
   const at::Tensor a = aggregate(block, Loops::with, x, agg);
   at::Tensor y = bias.defined() ? at::addmm(bias, a, weight) : a.matmul(weight);

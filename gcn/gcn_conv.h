@@ -20,6 +20,7 @@ class GCNConvImpl : public GraphLayerImpl {
   at::Tensor forward(const Block& block, const at::Tensor& x) override;
   int64_t out_features() const override { return options.out_features(); }
   void reset_parameters() override;
+  bool takes_sparse_input() const override { return true; }
   bool fuse_relu() override { return relu_ = true; }
   void pretty_print(std::ostream& stream) const override;
 

@@ -25,6 +25,10 @@ class GraphLayerImpl : public torch::nn::Module {
   // Asks the layer to apply ReLU to its output itself, where it can fuse it with its last
   // pass over memory. Layers that cannot fuse keep the default, and the Model applies it.
   virtual bool fuse_relu() { return false; }
+  // Whether forward accepts sparse rows as x (sparse_features.h): layers that project x with
+  // graph_ops' project() before touching it otherwise. A Trainer then hands the first layer
+  // mostly-zero input features as sparse rows.
+  virtual bool takes_sparse_input() const { return false; }
 
   // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw
   // their randomness from it with keyed_dropout / keyed_edge_dropout, so any split of the graph

@@ -12,7 +12,9 @@
 #include "gcn/kernels/edge_softmax.h"
 #include "gcn/kernels/keyed_dropout.h"
 #include "gcn/kernels/sddmm.h"
+#include "gcn/kernels/sparse_rows.h"
 #include "gcn/kernels/spmm.h"
+#include "gcn/sparse_features.h"
 
 namespace halo {
 namespace {
@@ -298,6 +300,54 @@ struct KeyedEdgeDropoutFunction : torch::autograd::Function<KeyedEdgeDropoutFunc
   }
 };
 
+at::Tensor dropout_sparse_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key) {
+  at::Tensor values = at::empty_like(x.values());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "keyed_dropout", [&] {
+    kernels::keyed_dropout_sparse(sparse_rows_view<scalar_t>(x), values.data_ptr<scalar_t>(), ids.data_ptr<int64_t>(),
+                                  key, p);
+  });
+  return with_values(x, values);
+}
+
+// ---- projection of sparse rows ------------------------------------------------------------
+
+// The sparse rows travel as their three dense parts: autograd only ever sees dense tensors.
+struct SparseProjectFunction : torch::autograd::Function<SparseProjectFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& offsets,
+                            const at::Tensor& columns, const at::Tensor& values) {
+    ctx->save_for_backward({offsets, columns, values});
+    ctx->saved_data["cols"] = weight.size(0);
+    at::Tensor y = at::empty({offsets.numel() - 1, weight.size(1)}, weight.options());
+    AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "project", [&] {
+      kernels::sparse_project(view<scalar_t>(offsets, columns, values, weight.size(0)), weight.size(1),
+                              weight.data_ptr<scalar_t>(), y.data_ptr<scalar_t>());
+    });
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor dy = grads[0].contiguous();
+    const int64_t cols = ctx->saved_data["cols"].toInt();
+    at::Tensor dw = at::empty({cols, dy.size(1)}, dy.options());
+    AT_DISPATCH_FLOATING_TYPES(dy.scalar_type(), "project_backward", [&] {
+      kernels::sparse_project_weight_grad(view<scalar_t>(saved[0], saved[1], saved[2], cols), dy.size(1),
+                                          dy.data_ptr<scalar_t>(), dw.data_ptr<scalar_t>());
+    });
+    return {dw, {}, {}, {}};
+  }
+  template <class T>
+  static kernels::SparseRowsView<T> view(const at::Tensor& offsets, const at::Tensor& columns, const at::Tensor& values,
+                                         int64_t cols) {
+    return {offsets.numel() - 1, cols, offsets.data_ptr<int64_t>(), columns.data_ptr<int64_t>(), values.data_ptr<T>()};
+  }
+};
+
+void check_constant_sparse_rows(const char* op, const at::Tensor& x) {
+  if (x.requires_grad()) {
+    throw Error(fmt::format("{}: sparse rows x are a constant input (the features) and cannot take gradients", op));
+  }
+}
+
 int64_t nnz(const Block& block, Loops loops) { return adjacency(block, loops).nnz(); }
 
 }  // namespace
@@ -348,6 +398,23 @@ at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& score
   return EdgeSoftmaxFunction::apply(scores.contiguous(), &block, static_cast<int64_t>(loops));
 }
 
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
+  constexpr const char* op = "project";
+  check_tensor(op, "weight", weight, {-1, -1});
+  check_tensor(op, "x", x, {-1, weight.size(0)});
+  check_same_dtype(op, "x", x, weight);
+  if (add.defined()) check_tensor(op, "add", add, {x.size(0), weight.size(1)});
+  if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
+  check_constant_sparse_rows(op, x);
+  const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());
+  return add.defined() ? y.add_(add) : y;
+}
+
+at::Tensor leading_rows(const at::Tensor& x, int64_t n) {
+  if (!is_sparse_rows(x)) return x.narrow(0, 0, n);
+  return leading_sparse_rows(x, n);
+}
+
 at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training) {
   constexpr const char* op = "keyed_dropout";
   check_probability(op, p);
@@ -359,6 +426,10 @@ at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::
                             ids.defined() ? shape_text(ids.sizes()) : "[]"));
   }
   if (!training || p == 0) return x;
+  if (is_sparse_rows(x)) {
+    check_constant_sparse_rows(op, x);
+    return dropout_sparse_rows(x, ids.contiguous(), p, key);
+  }
   return KeyedDropoutFunction::apply(x.contiguous(), ids.contiguous(), p, static_cast<int64_t>(key));
 }
 

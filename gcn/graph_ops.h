@@ -40,9 +40,18 @@ at::Tensor edge_add(const Block& block, Loops loops, const at::Tensor& d, const 
 // entries; a row's weights sum to 1.
 at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& scores);
 
+// x . weight + add (add may be undefined): x dense or sparse rows [n, in] (sparse_features.h),
+// weight [in, out] -> [n, out]. Sparse rows are the input features, a constant: only weight and
+// add receive gradients. A layer that projects with this may declare takes_sparse_input().
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add = {});
+
+// The first n rows of dense or sparse rows x, without copying them.
+at::Tensor leading_rows(const at::Tensor& x, int64_t n);
+
 // Inverted dropout whose mask depends only on (key, node id, column): element (i, j) is kept
 // iff the counter-based draw for (key, ids[i], j) is >= p, and kept values are scaled by
 // 1 / (1 - p). ids: int64 [rows of x] (global node ids). Identity when !training or p == 0.
+// x may be sparse rows (then without gradients): entries are dropped as their dense elements.
 at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training);
 
 // The same for the entries of an adjacency, keyed by (key, global id of v, global id of u, head)

@@ -38,17 +38,18 @@ class ModelImpl : public torch::nn::Module {
   // Any stack of layers, e.g. user-written ones.
   ModelImpl(std::vector<GraphLayer> layers, Activation activation, double dropout, bool layer_norm = false);
 
-  // x: [block.num_cols(), in_features] -> logits [block.num_rows(), classes]. `key` seeds this
+  // x: [block.num_cols(), in_features], dense or, if takes_sparse_input(), sparse rows -> logits
+  // [block.num_rows(), classes]. `key` seeds this
   // forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be empty when the
   // Block has no halo.
   at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {});
 
   int64_t num_layers() const { return static_cast<int64_t>(layers_->size()); }
   GraphLayer layer(int64_t i) const { return GraphLayer(layers_->ptr<GraphLayerImpl>(i)); }
+  // Whether x may be sparse rows (sparse_features.h): the first layer takes them.
+  bool takes_sparse_input() const { return layer(0)->takes_sparse_input(); }
 
  private:
-  void build(std::vector<GraphLayer> layers);
-
   Activation activation_;
   double dropout_;
   bool layer_norm_;

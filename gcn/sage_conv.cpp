@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "gcn/sparse_features.h"
 
 namespace halo {
 
@@ -34,14 +35,14 @@ at::Tensor SAGEConvImpl::forward(const Block& block, const at::Tensor& x) {
   AggregateOptions agg;
   agg.row_scale = block.in_degree().narrow(0, 0, rows).clamp_min(1).reciprocal().to(x.scalar_type());
   at::Tensor y;
-  if (options.out_features() < options.in_features()) {
+  if (options.out_features() < options.in_features() || is_sparse_rows(x)) {
     agg.bias = bias;
-    y = aggregate(block, Loops::without, x.matmul(weight_neighbors), agg);
+    y = aggregate(block, Loops::without, project(x, weight_neighbors), agg);
   } else {
     const at::Tensor a = aggregate(block, Loops::without, x, agg);
     y = bias.defined() ? at::addmm(bias, a, weight_neighbors) : a.matmul(weight_neighbors);
   }
-  return weight_root.defined() ? at::addmm(y, x.narrow(0, 0, rows), weight_root) : y;
+  return weight_root.defined() ? project(leading_rows(x, rows), weight_root, y) : y;
 }
 
 void SAGEConvImpl::pretty_print(std::ostream& stream) const {

@@ -19,6 +19,7 @@
 #include "core/progress.h"
 #include "core/resources.h"
 #include "gcn/halo_fill.h"
+#include "gcn/sparse_features.h"
 #include "sampling/shard_block.h"
 
 namespace halo {
@@ -162,6 +163,11 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
 
 void Trainer::set_up() {
   const TrainerOptions& o = options_;
+  // Mostly-zero input features (bag-of-words) reach layer 0 as sparse rows: the same results,
+  // in time and memory proportional to the non-zeros.
+  if (model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
+    features_ = sparse_rows(features_);
+  }
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
     throw UsageError(
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
@@ -196,12 +202,18 @@ void Trainer::draw_sample() {
   for (int32_t h : sample.halo) columns.push_back(static_cast<int32_t>(inner + h));
   sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
   if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
+  const at::Tensor index = at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong);
+  if (is_sparse_rows(features_)) {
+    at::Tensor scale = sample.scale;
+    if (scale.defined()) scale = at::cat({at::ones({inner}, scale.options()), scale});
+    sampled_features_ = select_sparse_rows(features_, at::cat({at::arange(inner, at::kLong), index}), scale);
+    return;
+  }
   if (!sampled_features_.defined() || sampled_features_.size(0) != inner + halo) {
     sampled_features_ = at::empty({inner + halo, features_.size(1)}, features_.options());
     sampled_features_.narrow(0, 0, inner).copy_(features_.narrow(0, 0, inner));
   }
   at::Tensor rows = sampled_features_.narrow(0, inner, halo);
-  const at::Tensor index = at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong);
   at::index_select_out(rows, features_, 0, index);
   if (sample.scale.defined()) rows.mul_(sample.scale.unsqueeze(1).to(rows.scalar_type()));
 }

@@ -153,9 +153,9 @@ class Trainer {
   std::shared_ptr<Communicator> comm_;      // null in one process
   std::unique_ptr<HaloExchange> exchange_;  // null in one process
   std::unique_ptr<Block> block_;
-  at::Tensor features_;  // [columns, F]: inner rows, then halo rows
+  at::Tensor features_;  // [columns, F]: inner rows, then halo rows; dense or sparse rows
   // BNS-GCN (null without a boundary rate): the sampler, and this epoch's Block, input rows
-  // (allocated once: the sample's size is fixed by p) and exchange.
+  // (dense ones allocated once: the sample's size is fixed by p) and exchange.
   std::unique_ptr<BoundarySampler> sampler_;
   BoundarySample sample_;
   std::unique_ptr<Block> sampled_block_;

@@ -51,6 +51,21 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
 }
 
 template <class T>
+void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64_t* ids, uint64_t key, double p) {
+  const uint64_t threshold = keep_threshold(p);
+  const T scale = keep_scale<T>(p);
+  parallel_rows(x.pattern(), 2, [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const uint64_t row_key = stream_key(key, static_cast<uint64_t>(ids[i]));
+      for (int64_t k = x.offsets[i]; k < x.offsets[i + 1]; ++k) {
+        const bool keep = (mix64(row_key ^ mix64(static_cast<uint64_t>(x.columns[k]))) >> 11) >= threshold;
+        values_out[k] = keep ? x.values[k] * scale : T(0);
+      }
+    }
+  });
+}
+
+template <class T>
 void keyed_edge_dropout(const CsrView& a, int64_t heads, const T* w, T* out, const int64_t* node_ids, uint64_t key,
                         double p) {
   const std::vector<uint64_t> head = counter_mix(heads);
@@ -73,6 +88,8 @@ void keyed_edge_dropout(const CsrView& a, int64_t heads, const T* w, T* out, con
 
 template void keyed_dropout<float>(const float*, float*, int64_t, int64_t, const int64_t*, uint64_t, double);
 template void keyed_dropout<double>(const double*, double*, int64_t, int64_t, const int64_t*, uint64_t, double);
+template void keyed_dropout_sparse<float>(const SparseRowsView<float>&, float*, const int64_t*, uint64_t, double);
+template void keyed_dropout_sparse<double>(const SparseRowsView<double>&, double*, const int64_t*, uint64_t, double);
 template void keyed_edge_dropout<float>(const CsrView&, int64_t, const float*, float*, const int64_t*, uint64_t,
                                         double);
 template void keyed_edge_dropout<double>(const CsrView&, int64_t, const double*, double*, const int64_t*, uint64_t,

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "gcn/kernels/sparse_rows.h"
 #include "sampling/csr.h"
 
 namespace halo::kernels {
@@ -29,6 +30,11 @@ template <class T>
 void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p);
 template <class T>
 void keyed_dropout_reference(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p);
+
+// The same mask on sparse rows: entry k of row i, in column c[k], is element (i, c[k]) of the
+// dense matrix and is kept or dropped exactly as there. values_out: one per entry of x.
+template <class T>
+void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64_t* ids, uint64_t key, double p);
 
 // w, out: [edges, H] indexed by edge_id; node_ids: [a.cols]; out may alias w.
 template <class T>
