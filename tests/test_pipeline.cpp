@@ -113,7 +113,9 @@ TEST_P(PipelineAccuracy, StaleTrainingMatchesSynchronous) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, PipelineAccuracy, testing::Values("cora"));
+INSTANTIATE_TEST_SUITE_P(Real, PipelineAccuracy, testing::Values("cora", "coauthor-cs"), [](const auto& info) {
+  return info.param == "cora" ? std::string("cora") : std::string("coauthor_cs");
+});
 
 }  // namespace
 }  // namespace halo
