@@ -317,6 +317,7 @@ EpochMetrics Trainer::step() {
   clock = Stopwatch();
   m.loss = allreduce_gradients(loss.item<double>());
   m.allreduce_seconds = clock.seconds();
+  if (stale_) stale_->send_gradients();  // behind the allreduce, not ahead of it (stale_exchange.h)
   clock = Stopwatch();
   optimizer_->step();
   m.optimizer_seconds = clock.seconds();

@@ -72,6 +72,7 @@ StaleExchange::Layer& StaleExchange::layer(int l) {
 }
 
 void StaleExchange::begin_epoch(int64_t epoch) {
+  send_gradients();
   epoch_ = epoch;
   if (!sampler_) return;
   for (int64_t e : {epoch, epoch + 1}) {
@@ -146,10 +147,11 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
     if (state.gradients) {
       arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
       exchanges_[state.gradients->slot]->reduce_end(std::move(state.gradients->pending), arrived);
+      state.gradients.reset();
     } else {
       arrived = std::move(state.first_gradients);
     }
-    state.gradients = InFlight{now.reduce_begin(grad_halo, tag, what + " gradients"), slot(epoch_)};
+    held_.push_back({l, slot(epoch_), grad_halo, what});
   }
   if (options_.smooth_gradients()) {
     const double g = options_.gamma();
@@ -160,7 +162,16 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
   return arrived;
 }
 
+void StaleExchange::send_gradients() {
+  for (HeldGradients& h : held_) {
+    layer(h.layer).gradients =
+        InFlight{exchanges_[h.slot]->reduce_begin(h.halo, kFirstTag + h.layer, h.what + " gradients"), h.slot};
+  }
+  held_.clear();
+}
+
 void StaleExchange::drain() {
+  held_.clear();  // never posted: the next epoch is synchronous
   for (Layer& state : layers_) {
     for (std::optional<InFlight>* flight : {&state.rows, &state.gradients}) {
       if (*flight) exchanges_[(*flight)->slot]->finish(std::move((*flight)->pending));

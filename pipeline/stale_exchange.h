@@ -11,6 +11,10 @@
 // a rank computes with always belong to the sample of its current Block, each row one epoch
 // old. Gradients arrive summed into owned rows, so the change of sample does not touch them.
 //
+// Gradients are posted after the weight allreduce (send_gradients): posted during backward, they
+// would queue ahead of the allreduce on the same links (MPI sends to a peer in order) and make it
+// wait for them. Rows are posted as soon as they are computed: they have left by then.
+//
 // Messages move while layers compute thanks to a ProgressThread; without one (MPI lacking
 // MPI_THREAD_MULTIPLE, or progress_thread off) they are moved along at every layer boundary.
 // Three exchanges rotate for that: epoch t's plan receives the stale rows and sends this
@@ -55,6 +59,9 @@ class StaleExchange {
   // inner: [num_inner, F] -> [num_inner + halo, F], the halo rows (times `scale`, BNS's 1 / ratio)
   // one epoch old. An autograd op: backward sends the halo gradients and adds last epoch's.
   at::Tensor fill(const at::Tensor& inner, int layer, const at::Tensor& scale, const std::string& what);
+  // Posts the halo gradients of this epoch's backward pass, held back until the caller's
+  // allreduce is done (begin_epoch posts any still held).
+  void send_gradients();
   // Completes every message in flight; the next epoch runs synchronously.
   void drain();
 
@@ -70,6 +77,11 @@ class StaleExchange {
   struct InFlight {
     HaloExchange::Pending pending;
     int slot = 0;  // the exchange that started it
+  };
+  struct HeldGradients {
+    int layer = 0, slot = 0;
+    at::Tensor halo;
+    std::string what;
   };
   struct Layer {
     std::optional<InFlight> rows, gradients;
@@ -94,6 +106,7 @@ class StaleExchange {
   int64_t epoch_ = 0;
   at::Tensor halo_index_;  // full halo positions of this epoch's sampled rows (smoothing)
   std::vector<Layer> layers_;
+  std::vector<HeldGradients> held_;  // this epoch's, until send_gradients()
 };
 
 }  // namespace halo

@@ -8,6 +8,7 @@
 
 #include "distributed_support.h"
 #include "partition/partition_dir.h"
+#include "core/resources.h"
 #include "pipeline/stale_exchange.h"
 
 namespace halo {
@@ -86,6 +87,24 @@ TEST(PipelineRanks, SameSeedSameLosses) {
       TrainerOptions().epochs(8).seed(4).boundary_rate(0.5).pipeline(StaleOptions().smooth_features(true));
   const TrainResult a = train_parts(comm, dir.path(), kGcn, to), b = train_parts(comm, dir.path(), kGcn, to);
   for (size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << "epoch " << e;
+}
+
+// No per-epoch growth of memory: resident memory after 20 epochs of sampled, smoothed pipelined
+// training and after 100 more. A buffer kept per epoch would add at least one exchange's rows
+// (hundreds of 64-wide halo rows) every epoch, megabytes over 100 epochs.
+TEST(PipelineRanks, MemoryDoesNotGrowWithEpochs) {
+  const std::shared_ptr<Communicator> comm = mpi_world();
+  SharedDir dir(*comm);
+  partition_for_ranks(*comm, "community:nodes=3000", dir.path());
+  std::vector<int64_t> rss;
+  const StaleOptions smooth = StaleOptions().smooth_features(true).smooth_gradients(true);
+  const TrainerOptions to = TrainerOptions().epochs(120).seed(4).boundary_rate(0.5).pipeline(smooth).before_epoch(
+      [&](int64_t) { rss.push_back(current_rss_bytes()); });
+  train_parts(comm, dir.path(), ModelOptions(kGcn).hidden(64), to);
+  ASSERT_EQ(rss.size(), 120u);
+  std::printf("rank %d: resident %.2f MiB at epoch 20, %.2f MiB at epoch 119\n", comm->rank(), rss[20] / 1048576.0,
+              rss.back() / 1048576.0);
+  EXPECT_LT(rss.back() - rss[20], int64_t{4} << 20) << "rank " << comm->rank();
 }
 
 // DESIGN rule 5 on real data: Kipf's GCN setup on 4 METIS parts, mean test accuracy over 5
