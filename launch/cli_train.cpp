@@ -7,12 +7,14 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "accel_model/igcn_report.h"
 #include "comm/communicator.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/dataset_source.h"
 #include "gcn/trainer.h"
@@ -28,11 +30,14 @@ void add_train_command(CLI::App& app) {
     std::vector<int64_t> stall;  // rank, epoch
     ModelOptions model;
     TrainerOptions trainer;
-    bool normalize_features = false, resume = false, json = false, check_replicas = false, pipeline = false;
+    bool normalize_features = false, resume = false, json = false, check_replicas = false, pipeline = false,
+         no_progress_thread = false;
     StaleOptions stale;
   };
   static Args a;
   CLI::App* cmd = app.add_subcommand("train", "Train a GNN on a whole graph: one process, or mpirun on a partition");
+  // Defaults are kept as text so that the resolved configuration can list them (json_config.h).
+  cmd->option_defaults()->always_capture_default();
   auto* dataset = cmd->add_option("dataset", a.spec, "Dataset: a path, a preset, or a folder name under $HALO_DATA");
   auto* parts = cmd->add_option("--parts", a.parts,
                                 "Partition directory (halo partition): under `mpirun -np K`, rank k trains on part k");
@@ -55,7 +60,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--smoothing-gamma", a.stale.gamma(), "Pipeline: decay of the moving averages")
       ->check(CLI::Range(0.0, 0.999999))
       ->needs(pipeline);
-  cmd->add_flag("--no-progress-thread{false}", a.stale.progress_thread(),
+  cmd->add_flag("--no-progress-thread", a.no_progress_thread,
                 "Pipeline: move messages only between layers, not from a progress thread")
       ->needs(pipeline);
   cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E")
@@ -80,19 +85,20 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eval-every", a.trainer.eval_every(), "Evaluate every N epochs")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", a.trainer.seed(), "Seed of initialisation and dropout");
   cmd->add_flag("--normalize-features", a.normalize_features, "Row-normalise the input features (Kipf's setup)");
-  cmd->add_option("--metrics", a.metrics, "Write one JSON line per epoch to this file");
+  cmd->add_option("--metrics", a.metrics,
+                  "Write one JSON line per epoch to this file, and the resolved options beside it (NAME.config.json)");
   cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint directory (written at the end and every N epochs)");
   cmd->add_option("--checkpoint-every", a.trainer.checkpoint_every(), "Checkpoint every N epochs")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--resume", a.resume, "Continue from the checkpoint in --checkpoint");
   cmd->add_option("--export", a.export_path, "Write the trained weights as a dict for Python's torch.load");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
-  cmd->callback([] {
+  cmd->callback([cmd] {
     if (a.spec.empty() == a.parts.empty()) throw UsageError("train: give a dataset, or --parts DIR under mpirun");
     if (a.resume && a.checkpoint.empty()) throw UsageError("--resume needs --checkpoint DIR");
     TrainerOptions options =
         TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint).check_replicas(a.check_replicas);
-    if (a.pipeline) options.pipeline(a.stale);
+    if (a.pipeline) options.pipeline(StaleOptions(a.stale).progress_thread(!a.no_progress_thread));
     std::unique_ptr<Trainer> trainer;
     std::string name;
     TrainedEstimate igcn;  // the I-GCN accelerator estimate printed at the end (accel_model/)
@@ -130,6 +136,11 @@ void add_train_command(CLI::App& app) {
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
       trainer = std::make_unique<Trainer>(shard, comm, model, options);
       igcn = igcn_after_training(std::move(shard));
+    }
+    if (trainer->leader() && !a.metrics.empty()) {
+      // Every option of the run, given or default: `halo train --config` with it repeats the run.
+      write_file_atomically(std::filesystem::path(a.metrics).replace_extension(".config.json").string(),
+                            cmd->config_to_str(true));
     }
     if (a.resume) {
       trainer->load_checkpoint(a.checkpoint);

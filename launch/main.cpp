@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "launch/cli_common.h"
+#include "launch/json_config.h"
 
 namespace {
 
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   CLI::App app("Halo: full-graph GNN training across many processes.", "halo");
   app.require_subcommand(1);
   app.set_version_flag("--version", "halo 0.1.0");
+  // Options of `halo` itself (--threads, --config) may also follow the subcommand.
+  app.fallthrough();
+  app.config_formatter(std::make_shared<halo::cli::JsonConfig>(&app));
+  app.set_config("--config", "", "Read the command's options from a JSON file (options on the command line win)");
   int threads = 0;
   std::string log_level = "info";
   app.add_option("--threads", threads, "Threads per process (default: the cores divided among the ranks on this host)")

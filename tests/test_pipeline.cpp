@@ -6,9 +6,9 @@
 
 #include <cstdio>
 
+#include "core/resources.h"
 #include "distributed_support.h"
 #include "partition/partition_dir.h"
-#include "core/resources.h"
 #include "pipeline/stale_exchange.h"
 
 namespace halo {
