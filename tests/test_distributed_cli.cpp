@@ -1,5 +1,6 @@
 // `mpirun -np K halo train --parts DIR` end to end: the same result as one process, a clear
-// error for the wrong number of ranks, and a silent peer that fails the job instead of hanging it.
+// error for the wrong number of ranks, and a silent or killed peer that fails the job instead of
+// hanging it.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -79,6 +80,42 @@ TEST_F(DistributedCli, SilentPeerFailsTheJob) {
   EXPECT_NE(r.out.find("rank 0: peer 1 did not answer within 2 s (epoch 3, layer 1 features)"), std::string::npos)
       << r.out;
   EXPECT_LT(seconds, 60);
+}
+
+// kill -9 of one rank mid-training (with and without the pipeline): the job exits non-zero within
+// 30 s, and the output names the lost rank. The script starts the job, waits for a few epochs of
+// metrics, kills the process whose OMPI_COMM_WORLD_RANK is 1 and times the rest of the job.
+TEST_F(DistributedCli, KilledRankEndsTheJob) {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  const std::string script = dir_.write("kill.sh", R"sh(metrics=$1; shift
+"$@" >"$metrics.out" 2>&1 & job=$!
+for i in $(seq 600); do [ "$(wc -l <"$metrics" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.1; done
+for p in $(pgrep -f -- "--metrics $metrics"); do
+  if tr '\0' '\n' <"/proc/$p/environ" | grep -qx OMPI_COMM_WORLD_RANK=1; then kill -9 "$p"; fi
+done
+start=$(date +%s%N); wait $job; code=$?; end=$(date +%s%N)
+cat "$metrics.out"; echo "exit $code after $(( (end - start) / 1000000 )) ms"
+)sh");
+  for (const std::string mode : {"", " --pipeline"}) {
+    const std::string metrics = dir_.path(mode.empty() ? "killed.jsonl" : "killed-pipeline.jsonl");
+    const Outcome r =
+        test::run("bash " + script + " " + metrics + " timeout 120 " + HALO_MPIEXEC + " --oversubscribe -np 2 " +
+                      HALO_BIN + " train --parts " + parts() + " --epochs 100000000 --metrics " + metrics + mode,
+                  true);
+    const size_t at = r.out.rfind("exit ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    int code = 0;
+    long ms = 0;
+    ASSERT_EQ(std::sscanf(r.out.c_str() + at, "exit %d after %ld ms", &code, &ms), 2) << r.out;
+    EXPECT_NE(code, 0) << mode << r.out;
+    EXPECT_NE(code, 124) << mode << ": the job hung\n" << r.out;
+    EXPECT_LT(ms, 30000) << mode << r.out;
+    // OpenMPI's mpirun names it: "process rank 1 ... exited on signal 9 (Killed)".
+    EXPECT_NE(r.out.find("rank 1"), std::string::npos) << mode << r.out;
+    EXPECT_NE(r.out.find("signal 9"), std::string::npos) << mode << r.out;
+    std::printf("killed rank 1%s: the job ended with exit %d after %.1f s\n", mode.c_str(), code, ms / 1000.0);
+  }
 }
 
 // The pipeline leaves nothing behind: with its progress thread and messages in flight, a run
