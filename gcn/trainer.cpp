@@ -76,6 +76,9 @@ nlohmann::json EpochMetrics::to_json() const {
   spread("halo_rows", halo_spread);
   spread("exposed_comm_seconds", exposed_spread);
   spread("total_comm_seconds", total_comm_spread);
+  j["by_rank"] = {{"compute_seconds", compute_by_rank},
+                  {"exposed_comm_seconds", exposed_by_rank},
+                  {"allreduce_seconds", allreduce_by_rank}};
   if (evaluated) {
     j["train_acc"] = accuracy.train;
     j["val_acc"] = accuracy.val;
@@ -358,12 +361,26 @@ void Trainer::spread_over_ranks(EpochMetrics& m) const {
                                     static_cast<double>(m.halo_rows),
                                     m.exposed_comm_seconds,
                                     m.total_comm_seconds};
-  at::Tensor max = at::tensor(mine, at::kDouble), sum = max.clone();
+  const int ranks = comm_ ? comm_->size() : 1, rank = comm_ ? comm_->rank() : 0;
+  const int64_t n = static_cast<int64_t>(mine.size());
+  // The sum also carries the per-rank breakdown: each rank fills its own slots, the others are 0.
+  at::Tensor max = at::tensor(mine, at::kDouble), sum = at::zeros({n + 3 * ranks}, at::kDouble);
+  sum.narrow(0, 0, n).copy_(max);
+  for (const auto& [i, value] :
+       {std::pair{0, m.compute_seconds}, {1, m.exposed_comm_seconds}, {2, m.allreduce_seconds}})
+    sum[n + i * ranks + rank] = value;
   if (comm_) {
     comm_->allreduce(max, ReduceOp::max, fmt::format("epoch {}, metrics", epoch_));
     comm_->allreduce(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
-    m.ranks = comm_->size();
+    m.ranks = ranks;
   }
+  const auto by_rank = [&](int i) {
+    const at::Tensor part = sum.narrow(0, n + i * ranks, ranks).contiguous();
+    return std::vector<double>(part.data_ptr<double>(), part.data_ptr<double>() + ranks);
+  };
+  m.compute_by_rank = by_rank(0);
+  m.exposed_by_rank = by_rank(1);
+  m.allreduce_by_rank = by_rank(2);
   RankSpread* spreads[] = {&m.epoch_spread, &m.compute_spread, &m.exchange_spread, &m.allreduce_spread, &m.bytes_spread,
                            &m.rss_spread,   &m.halo_spread,    &m.exposed_spread,  &m.total_comm_spread};
   for (size_t i = 0; i < std::size(spreads); ++i)

@@ -98,6 +98,8 @@ struct EpochMetrics {
   int ranks = 1;
   RankSpread epoch_spread, compute_spread, exchange_spread, allreduce_spread, bytes_spread, rss_spread, halo_spread,
       exposed_spread, total_comm_spread;
+  // Each rank's compute, exposed communication and allreduce seconds (the epoch-time breakdown).
+  std::vector<double> compute_by_rank, exposed_by_rank, allreduce_by_rank;
   nlohmann::json to_json() const;
 };
 

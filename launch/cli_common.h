@@ -25,5 +25,6 @@ void add_info_command(CLI::App& app);
 void add_partition_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_igcn_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace halo::cli

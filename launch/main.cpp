@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   halo::cli::add_partition_command(app);
   halo::cli::add_train_command(app);
   halo::cli::add_igcn_command(app);
+  halo::cli::add_plot_command(app);
 
   try {
     app.parse(argc, argv);

@@ -9,7 +9,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libmetis-dev libtbb-dev libgtest-dev
-  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 // output, and error messages that reach the user.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "test_support.h"
@@ -16,7 +17,7 @@ Outcome halo(const std::string& args, bool with_stderr = false) {
 }
 
 TEST(Cli, HelpForEveryCommand) {
-  for (const char* cmd : {"", "generate", "convert", "info", "partition"}) {
+  for (const char* cmd : {"", "generate", "convert", "info", "partition", "train", "igcn", "plot"}) {
     const Outcome r = halo(std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
@@ -44,6 +45,37 @@ TEST(Cli, RuntimeErrorsExitWithOneAndSayWhere) {
   const Outcome r = halo("info " + dir.path("bad"), true);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("edges.txt:2: expected an integer"), std::string::npos) << r.out;
+}
+
+// `halo plot`: four PNG pictures from a run's metrics, and bad metrics named by file and line.
+TEST(Cli, PlotDrawsTheRun) {
+  test::TempDir dir;
+  const std::string metrics = dir.path("run.jsonl");
+  ASSERT_EQ(halo("train tiny --epochs 6 --eval-every 2 --metrics " + metrics).code, 0);
+  const Outcome r = halo("plot " + metrics + " -o " + dir.path("pictures") + " --json", true);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto pictures = nlohmann::json::parse(r.out.substr(r.out.find('{')))["pictures"];
+  ASSERT_EQ(pictures.size(), 4u);
+  for (const auto& p : pictures) {
+    std::ifstream png(p.get<std::string>(), std::ios::binary);
+    std::string head(8, '\0');
+    png.read(head.data(), 8);
+    EXPECT_EQ(head, "\x89PNG\r\n\x1a\n") << p;
+    png.seekg(0, std::ios::end);
+    EXPECT_GT(png.tellg(), 5000) << p << ": too small to hold a plot";
+  }
+  const auto expect_error = [&](const std::string& text, const std::string& part) {
+    const Outcome bad = halo("plot " + dir.write("bad.jsonl", text) + " -o " + dir.path("bad"), true);
+    EXPECT_EQ(bad.code, 1) << bad.out;
+    EXPECT_NE(bad.out.find(part), std::string::npos) << bad.out;
+  };
+  expect_error(R"({"epoch": 0, "loss": 1, "epoch_seconds": 1, "bytes_sent": 0})"
+               "\n{oops\n",
+               "bad.jsonl:2: not a JSON object");
+  expect_error(R"({"epoch": 0, "epoch_seconds": 1, "bytes_sent": 0})", "bad.jsonl:1: expected a number \"loss\"");
+  expect_error("", "bad.jsonl: no epochs");
+  const Outcome missing = halo("plot " + dir.path("absent.jsonl") + " -o " + dir.path("bad"), true);
+  EXPECT_NE(missing.out.find("absent.jsonl: cannot open the metrics file"), std::string::npos) << missing.out;
 }
 
 TEST(Cli, GeneratePartitionInfoRoundTrip) {
