@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 
@@ -415,11 +416,11 @@ TrainResult Trainer::train() {
   return result_;
 }
 
+namespace {
+std::string pipeline_file(int rank) { return fmt::format("pipeline-{}.pt", rank); }
+}  // namespace
+
 void Trainer::save_checkpoint(const std::string& dir) const {
-  if (!leader()) {
-    comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
-    return;
-  }
   // Each checkpoint lives in its own folder; state.json, renamed into place last, names the
   // complete one, so a crash mid-write leaves the previous checkpoint intact.
   const std::string name = fmt::format("epoch-{:06d}", epoch_);
@@ -427,6 +428,16 @@ void Trainer::save_checkpoint(const std::string& dir) const {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
+  // The pipeline's rows and gradients in flight differ per rank: each rank writes its own.
+  if (stale_) {
+    const std::vector<char> bytes = torch::jit::pickle_save(stale_->checkpoint_state());
+    write_file_atomically((folder / pipeline_file(comm_->rank())).string(), std::string(bytes.begin(), bytes.end()));
+  }
+  if (comm_) comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
+  if (!leader()) {
+    comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
+    return;
+  }
   torch::save(model_, (folder / "model.pt").string());
   torch::save(*optimizer_, (folder / "optimizer.pt").string());
   const nlohmann::json state = {{"format", "halo-checkpoint"},
@@ -434,6 +445,8 @@ void Trainer::save_checkpoint(const std::string& dir) const {
                                 {"folder", name},
                                 {"epoch", epoch_},
                                 {"seed", options_.seed()},
+                                {"ranks", comm_ ? comm_->size() : 1},
+                                {"pipeline", stale_ != nullptr},
                                 {"best_epoch", result_.best_epoch},
                                 {"at_best", accuracy_json(result_.at_best)}};
   write_file_atomically((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
@@ -470,6 +483,19 @@ void Trainer::load_checkpoint(const std::string& dir) {
       }
     }
     torch::load(*optimizer_, (folder / "optimizer.pt").string());
+    // A checkpoint without pipeline state (or a run without the pipeline) starts it afresh, with
+    // one synchronous epoch.
+    if (stale_ && state.value("pipeline", false)) {
+      const fs::path file = folder / pipeline_file(comm_->rank());
+      std::ifstream pipeline(file, std::ios::binary);
+      if (!pipeline) throw Error(fmt::format("{}: cannot open this rank's pipeline state", file.string()));
+      const std::vector<char> bytes((std::istreambuf_iterator<char>(pipeline)), std::istreambuf_iterator<char>());
+      const c10::IValue value = torch::jit::pickle_load(bytes);
+      if (!value.isGenericDict()) throw Error(fmt::format("{}: not a pipeline state", file.string()));
+      c10::Dict<std::string, at::Tensor> parts;
+      for (const auto& item : value.toGenericDict()) parts.insert(item.key().toStringRef(), item.value().toTensor());
+      stale_->restore(parts);
+    }
     epoch_ = state.at("epoch").get<int64_t>();
     result_.best_epoch = state.at("best_epoch").get<int64_t>();
     const auto& best = state.at("at_best");

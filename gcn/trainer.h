@@ -127,7 +127,9 @@ class Trainer {
 
   // Model, optimizer and trainer state; written to temporary names and renamed, with
   // state.json (the manifest) last, so a directory with state.json is complete. Distributed,
-  // rank 0 writes (the weights are the same on every rank) and every rank reads.
+  // rank 0 writes the weights (the same on every rank) and each rank its pipeline state (the
+  // rows and gradients in flight), and every rank reads: a resumed run, pipelined or not,
+  // continues bit for bit.
   void save_checkpoint(const std::string& dir) const;
   void load_checkpoint(const std::string& dir);
 

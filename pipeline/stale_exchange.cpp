@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
+#include <cstdio>
+#include <utility>
+
 #include "core/error.h"
 
 namespace halo {
@@ -59,10 +62,19 @@ StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator>
     exchanges_.push_back(std::make_unique<HaloExchange>(full, comm));
     exchanges_.back()->set_progress(progress_.get());  // null: progress_all() instead
     planned_.push_back(-1);
+    halo_index_.emplace_back();
   }
 }
 
 StaleExchange::~StaleExchange() = default;
+
+std::vector<std::pair<std::string, at::Tensor*>> StaleExchange::state_parts(Layer& s) {
+  return {{"rows", &s.ready_rows},
+          {"gradients", &s.ready_gradients},
+          {"row_average", &s.row_average},
+          {"row_seen", &s.row_seen},
+          {"gradient_average", &s.gradient_average}};
+}
 
 StaleExchange::Layer& StaleExchange::layer(int l) {
   if (l < 1 || l >= kFirstTag)
@@ -83,7 +95,7 @@ void StaleExchange::begin_epoch(int64_t epoch) {
     const BoundarySample sample = sampler_->draw(e);
     exchanges_[s]->replan(sample.plan);
     planned_[s] = e;
-    if (e == epoch) halo_index_ = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong);
+    halo_index_[s] = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong);
   }
 }
 
@@ -101,12 +113,14 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
   Layer& state = layer(l);
   const int tag = kFirstTag + l;
   HaloExchange& now = *exchanges_[slot(epoch_)];
-  const bool synchronous = !state.rows;
+  const bool synchronous = !state.rows && !state.ready_rows.defined();
   at::Tensor rows;
   if (synchronous) {
     rows = now.bcast(inner.detach().contiguous(), tag, what + " features");
-  } else {
+  } else if (state.rows) {
     rows = now.bcast_end(std::move(state.rows->pending));
+  } else {
+    rows = std::exchange(state.ready_rows, at::Tensor());
   }
   const int next = slot(epoch_ + 1);
   state.rows = InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), tag, what + " features"), next};
@@ -118,7 +132,7 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
 // avg = gamma * avg + (1 - gamma) * rows, per halo node of the full plan; a node's first rows
 // start its average.
 at::Tensor StaleExchange::smooth_rows(Layer& state, const at::Tensor& rows) {
-  const at::Tensor index = sampler_ ? halo_index_ : at::arange(num_halo_, at::kLong);
+  const at::Tensor index = sampler_ ? halo_index_[slot(epoch_)] : at::arange(num_halo_, at::kLong);
   if (!state.row_average.defined()) {
     state.row_average = at::zeros({num_halo_, rows.size(1)}, rows.options());
     state.row_seen = at::zeros({num_halo_, 1}, at::kBool);
@@ -142,14 +156,14 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
   if (synchronous) {
     arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
     now.reduce(grad_halo, arrived, tag, what + " gradients");
-    state.first_gradients = arrived;
+    state.ready_gradients = arrived;
   } else {
     if (state.gradients) {
       arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
       exchanges_[state.gradients->slot]->reduce_end(std::move(state.gradients->pending), arrived);
       state.gradients.reset();
     } else {
-      arrived = std::move(state.first_gradients);
+      arrived = std::exchange(state.ready_gradients, at::Tensor());
     }
     held_.push_back({l, slot(epoch_), grad_halo, what});
   }
@@ -165,9 +179,51 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
 void StaleExchange::send_gradients() {
   for (HeldGradients& h : held_) {
     layer(h.layer).gradients =
-        InFlight{exchanges_[h.slot]->reduce_begin(h.halo, kFirstTag + h.layer, h.what + " gradients"), h.slot};
+        InFlight{exchanges_[h.slot]->reduce_begin(h.halo, kFirstTag + h.layer, h.what + " gradients"), h.slot,
+                 h.halo.size(1), h.halo.scalar_type()};
   }
   held_.clear();
+}
+
+c10::Dict<std::string, at::Tensor> StaleExchange::checkpoint_state() {
+  send_gradients();
+  c10::Dict<std::string, at::Tensor> out;
+  for (size_t l = 1; l < layers_.size(); ++l) {
+    Layer& s = layers_[l];
+    if (s.rows) {
+      s.ready_rows = exchanges_[s.rows->slot]->bcast_end(std::move(s.rows->pending));
+      s.rows.reset();
+    }
+    if (s.gradients) {
+      HaloExchange& exchange = *exchanges_[s.gradients->slot];
+      s.ready_gradients = at::zeros({exchange.plan().num_inner, s.gradients->width}, s.gradients->dtype);
+      exchange.reduce_end(std::move(s.gradients->pending), s.ready_gradients);
+      s.gradients.reset();
+    }
+    for (const auto& [part, t] : state_parts(s)) {
+      if (t->defined()) out.insert(fmt::format("layer{}.{}", l, part), *t);
+    }
+  }
+  return out;
+}
+
+void StaleExchange::restore(const c10::Dict<std::string, at::Tensor>& state) {
+  for (const auto& item : state) {
+    const std::string& key = item.key();
+    int l = 0;
+    char part[32] = {};
+    if (std::sscanf(key.c_str(), "layer%d.%31s", &l, part) != 2 || l < 1) {
+      throw Error(fmt::format("pipeline state: unknown entry '{}'", key));
+    }
+    bool known = false;
+    for (const auto& [name, t] : state_parts(layer(l))) {
+      if (name == part) {
+        *t = item.value();
+        known = true;
+      }
+    }
+    if (!known) throw Error(fmt::format("pipeline state: unknown entry '{}'", key));
+  }
 }
 
 void StaleExchange::drain() {
@@ -178,7 +234,7 @@ void StaleExchange::drain() {
     }
     state.rows.reset();
     state.gradients.reset();
-    state.first_gradients = at::Tensor();
+    state.ready_rows = state.ready_gradients = at::Tensor();
   }
 }
 

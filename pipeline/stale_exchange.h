@@ -20,6 +20,7 @@
 // Three exchanges rotate for that: epoch t's plan receives the stale rows and sends this
 // epoch's gradients, epoch t+1's sends this epoch's rows, epoch t-1's completes last epoch's
 // gradients.
+#include <ATen/core/Dict.h>
 #include <ATen/core/Tensor.h>
 #include <torch/arg.h>
 
@@ -62,6 +63,14 @@ class StaleExchange {
   // Posts the halo gradients of this epoch's backward pass, held back until the caller's
   // allreduce is done (begin_epoch posts any still held).
   void send_gradients();
+  // What a checkpoint needs to continue bit for bit: completes the messages in flight (their
+  // values were fixed when sent, so waiting now changes only when they are waited for) and
+  // returns their rows and gradients with the moving averages, named "layer<l>.<part>". Call
+  // between epochs.
+  c10::Dict<std::string, at::Tensor> checkpoint_state();
+  // Continues from checkpoint_state(): the next epoch computes with its rows and gradients
+  // instead of running synchronously. Throws Error on a name it does not know.
+  void restore(const c10::Dict<std::string, at::Tensor>& state);
   // Completes every message in flight; the next epoch runs synchronously.
   void drain();
 
@@ -76,7 +85,9 @@ class StaleExchange {
   friend class StaleFillFunction;
   struct InFlight {
     HaloExchange::Pending pending;
-    int slot = 0;  // the exchange that started it
+    int slot = 0;       // the exchange that started it
+    int64_t width = 0;  // gradients: of the rows they add into
+    at::ScalarType dtype = at::kFloat;
   };
   struct HeldGradients {
     int layer = 0, slot = 0;
@@ -85,7 +96,9 @@ class StaleExchange {
   };
   struct Layer {
     std::optional<InFlight> rows, gradients;
-    at::Tensor first_gradients;  // the synchronous epoch's reduced gradients, for the epoch after
+    // Arrived before the epoch that uses them: the synchronous epoch's gradients (for the epoch
+    // after it), or rows and gradients completed for a checkpoint or restored from one.
+    at::Tensor ready_rows, ready_gradients;
     at::Tensor row_average, row_seen, gradient_average;  // smoothing
   };
 
@@ -93,6 +106,8 @@ class StaleExchange {
   // Without a progress thread: tests every exchange in flight (at layer boundaries).
   void progress_all();
   Layer& layer(int l);
+  // The tensors of a layer's state that a checkpoint keeps, by name.
+  static std::vector<std::pair<std::string, at::Tensor*>> state_parts(Layer& s);
   at::Tensor smooth_rows(Layer& state, const at::Tensor& rows);
   // Backward of fill: sends grad_halo home and returns what is added into owned rows.
   at::Tensor exchange_gradients(int layer, const at::Tensor& grad_halo, bool synchronous, const std::string& what);
@@ -104,7 +119,7 @@ class StaleExchange {
   std::vector<std::unique_ptr<HaloExchange>> exchanges_;  // 3 rotating with a sampler, else 1
   std::vector<int64_t> planned_;                          // the epoch whose sample each holds
   int64_t epoch_ = 0;
-  at::Tensor halo_index_;  // full halo positions of this epoch's sampled rows (smoothing)
+  std::vector<at::Tensor> halo_index_;  // per exchange: full halo positions of its sample's rows (smoothing)
   std::vector<Layer> layers_;
   std::vector<HeldGradients> held_;  // this epoch's, until send_gradients()
 };

@@ -36,13 +36,14 @@ std::optional<Dataset> partition_for_ranks(Communicator& comm, const std::string
 }
 
 TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, ModelOptions mo,
-                        TrainerOptions to, bool normalize) {
+                        TrainerOptions to, bool normalize, bool resume) {
   const PartitionMeta meta = read_partition_meta(dir);
   Shard shard = load_shard(meta, comm->rank());
   if (normalize) shard.features = row_normalized(shard.features);
   torch::manual_seed(to.seed());
   Model model(mo.in_features(meta.num_features).out_features(meta.num_classes));
   Trainer trainer(shard, comm, model, to.check_replicas(true).progress(false));
+  if (resume) trainer.load_checkpoint(to.checkpoint_dir());
   return trainer.train();
 }
 

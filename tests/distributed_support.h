@@ -35,9 +35,10 @@ std::optional<Dataset> partition_for_ranks(Communicator& comm, const std::string
                                            bool normalize = false);
 
 // Trains on this rank's part of `dir` (from rank 0's initial weights, seeded by to.seed()),
-// checking after every step that the ranks hold the same weights.
+// checking after every step that the ranks hold the same weights; `resume` continues from the
+// checkpoint in to.checkpoint_dir().
 TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, ModelOptions mo,
-                        TrainerOptions to, bool normalize = false);
+                        TrainerOptions to, bool normalize = false, bool resume = false);
 // The same model trained in one process on the whole of `d`.
 TrainResult train_whole(const Dataset& d, ModelOptions mo, const TrainerOptions& to);
 

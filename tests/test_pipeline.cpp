@@ -73,6 +73,39 @@ void check_staleness(double rate, bool progress_thread = true) {
   stale.drain();
 }
 
+// Feature smoothing under sampling: each halo node's average takes in that node's stale rows
+// only, in the epochs that sample it, whatever other nodes the samples hold.
+TEST(PipelineRanks, SmoothedRowsAverageEachHaloNodesOwnRows) {
+  const std::shared_ptr<Communicator> comm = mpi_world();
+  SharedDir dir(*comm);
+  partition_for_ranks(*comm, "community:nodes=3000", dir.path());
+  const Shard shard = load_shard(read_partition_meta(dir.path()), comm->rank());
+  const HaloPlan full = HaloPlan::from_shard(shard);
+  const BoundarySampler sampler(full, 0.5, 5);
+  const double g = 0.5;
+  StaleExchange stale(full, comm, &sampler, StaleOptions().smooth_features(true).gamma(g));
+  HaloExchange reference(full, comm);
+  at::Tensor average = at::zeros({full.num_halo, 3}, at::kDouble);
+  std::vector<bool> seen(static_cast<size_t>(full.num_halo), false);
+  for (int64_t t = 0; t < 6; ++t) {
+    const BoundarySample sample = sampler.draw(t);
+    reference.replan(sample.plan);
+    stale.begin_epoch(t);
+    const at::Tensor y = stale.fill(inner_rows(shard, t), 1, at::Tensor(), "test");
+    const at::Tensor rows = reference.bcast(inner_rows(shard, std::max<int64_t>(t - 1, 0)), 7, "reference rows");
+    at::Tensor expected = at::empty_like(rows);
+    for (size_t i = 0; i < sample.halo.size(); ++i) {
+      const int64_t h = sample.halo[i];
+      const at::Tensor next = seen[h] ? average[h] * g + rows[i] * (1 - g) : rows[i];
+      average[h] = next;
+      expected[i] = next;
+      seen[h] = true;
+    }
+    EXPECT_TRUE(y.narrow(0, full.num_inner, y.size(0) - full.num_inner).allclose(expected, 0, 1e-9)) << "epoch " << t;
+  }
+  stale.drain();
+}
+
 TEST(PipelineRanks, HaloRowsAndGradientsAreOneEpochOld) { check_staleness(1.0); }
 TEST(PipelineRanks, SampledRowsAreOneEpochOldForTheCurrentSample) { check_staleness(0.5); }
 TEST(PipelineRanks, OneEpochOldWithoutAProgressThread) { check_staleness(0.5, false); }
@@ -87,6 +120,30 @@ TEST(PipelineRanks, SameSeedSameLosses) {
       TrainerOptions().epochs(8).seed(4).boundary_rate(0.5).pipeline(StaleOptions().smooth_features(true));
   const TrainResult a = train_parts(comm, dir.path(), kGcn, to), b = train_parts(comm, dir.path(), kGcn, to);
   for (size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << "epoch " << e;
+}
+
+// Checkpoint and resume, synchronous and pipelined (with sampling and smoothing): a run that
+// stops after its checkpoint at epoch 7 and is resumed by a new Trainer gives the losses of the
+// uninterrupted run bit for bit -- the pipeline's stale rows and gradients travel in the
+// checkpoint.
+TEST(PipelineRanks, ResumedRunMatchesUninterruptedRun) {
+  const std::shared_ptr<Communicator> comm = mpi_world();
+  SharedDir dir(*comm), checkpoints(*comm);
+  partition_for_ranks(*comm, "community:nodes=3000", dir.path());
+  const StaleOptions smooth = StaleOptions().smooth_features(true).smooth_gradients(true);
+  for (const bool pipelined : {false, true}) {
+    TrainerOptions to = TrainerOptions().epochs(12).seed(4).boundary_rate(0.5);
+    if (pipelined) to.pipeline(smooth);
+    const TrainResult whole = train_parts(comm, dir.path(), kGcn, to);
+    const std::string ckpt = checkpoints.path() + (pipelined ? "/pipelined" : "/synchronous");
+    train_parts(comm, dir.path(), kGcn, TrainerOptions(to).epochs(7).checkpoint_dir(ckpt));
+    const TrainResult rest = train_parts(comm, dir.path(), kGcn, TrainerOptions(to).checkpoint_dir(ckpt), false, true);
+    ASSERT_EQ(rest.epochs.size(), 5u);
+    for (size_t e = 0; e < rest.epochs.size(); ++e) {
+      EXPECT_EQ(rest.epochs[e].loss, whole.epochs[7 + e].loss)
+          << (pipelined ? "pipelined" : "synchronous") << ", epoch " << 7 + e;
+    }
+  }
 }
 
 // No per-epoch growth of memory: resident memory after 20 epochs of sampled, smoothed pipelined
