@@ -4,9 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "test_support.h"
 
@@ -82,39 +86,82 @@ TEST_F(DistributedCli, SilentPeerFailsTheJob) {
   EXPECT_LT(seconds, 60);
 }
 
-// kill -9 of one rank mid-training (with and without the pipeline): the job exits non-zero within
-// 30 s, and the output names the lost rank. The script starts the job, waits for a few epochs of
+// The end of a job whose rank 1 was killed with kill -9.
+struct Killed {
+  Outcome outcome;  // the job's output
+  int code = 0;     // its exit code
+  long ms = 0;      // how long it took to end after the kill
+};
+
+// Starts `flags` under mpirun on 2 ranks with --metrics `metrics`, waits for `epochs` lines of
 // metrics, kills the process whose OMPI_COMM_WORLD_RANK is 1 and times the rest of the job.
-TEST_F(DistributedCli, KilledRankEndsTheJob) {
+Killed kill_rank_one(const test::TempDir& dir, const std::string& metrics, int epochs, const std::string& flags) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-  const std::string script = dir_.write("kill.sh", R"sh(metrics=$1; shift
+  const std::string script = dir.write("kill.sh", R"sh(metrics=$1 epochs=$2; shift 2
 "$@" >"$metrics.out" 2>&1 & job=$!
-for i in $(seq 600); do [ "$(wc -l <"$metrics" 2>/dev/null || echo 0)" -ge 3 ] && break; sleep 0.1; done
+for i in $(seq 600); do [ "$(wc -l <"$metrics" 2>/dev/null || echo 0)" -ge "$epochs" ] && break; sleep 0.1; done
 for p in $(pgrep -f -- "--metrics $metrics"); do
   if tr '\0' '\n' <"/proc/$p/environ" | grep -qx OMPI_COMM_WORLD_RANK=1; then kill -9 "$p"; fi
 done
 start=$(date +%s%N); wait $job; code=$?; end=$(date +%s%N)
 cat "$metrics.out"; echo "exit $code after $(( (end - start) / 1000000 )) ms"
 )sh");
+  Killed k;
+  k.outcome =
+      test::run("bash " + script + " " + metrics + " " + std::to_string(epochs) + " timeout 120 " + HALO_MPIEXEC +
+                    " --oversubscribe -np 2 " + HALO_BIN + " train " + flags + " --metrics " + metrics,
+                true);
+  const size_t at = k.outcome.out.rfind("exit ");
+  if (at == std::string::npos || std::sscanf(k.outcome.out.c_str() + at, "exit %d after %ld ms", &k.code, &k.ms) != 2) {
+    ADD_FAILURE() << "the kill script did not finish: " << k.outcome.out;
+  }
+  return k;
+}
+
+std::vector<double> losses_in(const std::string& metrics) {
+  std::ifstream in(metrics);
+  std::vector<double> losses;
+  for (std::string line; std::getline(in, line);) losses.push_back(nlohmann::json::parse(line)["loss"]);
+  return losses;
+}
+
+// kill -9 of one rank mid-training (with and without the pipeline): the job exits non-zero within
+// 30 s, and the output names the lost rank.
+TEST_F(DistributedCli, KilledRankEndsTheJob) {
   for (const std::string mode : {"", " --pipeline"}) {
-    const std::string metrics = dir_.path(mode.empty() ? "killed.jsonl" : "killed-pipeline.jsonl");
-    const Outcome r =
-        test::run("bash " + script + " " + metrics + " timeout 120 " + HALO_MPIEXEC + " --oversubscribe -np 2 " +
-                      HALO_BIN + " train --parts " + parts() + " --epochs 100000000 --metrics " + metrics + mode,
-                  true);
-    const size_t at = r.out.rfind("exit ");
-    ASSERT_NE(at, std::string::npos) << r.out;
-    int code = 0;
-    long ms = 0;
-    ASSERT_EQ(std::sscanf(r.out.c_str() + at, "exit %d after %ld ms", &code, &ms), 2) << r.out;
-    EXPECT_NE(code, 0) << mode << r.out;
-    EXPECT_NE(code, 124) << mode << ": the job hung\n" << r.out;
-    EXPECT_LT(ms, 30000) << mode << r.out;
+    const Killed k = kill_rank_one(dir_, dir_.path(mode.empty() ? "killed.jsonl" : "killed-pipeline.jsonl"), 3,
+                                   "--parts " + parts() + " --epochs 100000000" + mode);
+    EXPECT_NE(k.code, 0) << mode << k.outcome.out;
+    EXPECT_NE(k.code, 124) << mode << ": the job hung\n" << k.outcome.out;
+    EXPECT_LT(k.ms, 30000) << mode << k.outcome.out;
     // OpenMPI's mpirun names it: "process rank 1 ... exited on signal 9 (Killed)".
-    EXPECT_NE(r.out.find("rank 1"), std::string::npos) << mode << r.out;
-    EXPECT_NE(r.out.find("signal 9"), std::string::npos) << mode << r.out;
-    std::printf("killed rank 1%s: the job ended with exit %d after %.1f s\n", mode.c_str(), code, ms / 1000.0);
+    EXPECT_NE(k.outcome.out.find("rank 1"), std::string::npos) << mode << k.outcome.out;
+    EXPECT_NE(k.outcome.out.find("signal 9"), std::string::npos) << mode << k.outcome.out;
+    std::printf("killed rank 1%s: the job ended with exit %d after %.1f s\n", mode.c_str(), k.code, k.ms / 1000.0);
+  }
+}
+
+// A job killed mid-epoch and resumed from its last checkpoint gives the uninterrupted job's
+// losses bit for bit, with and without the pipeline. Rank 1 stalls at epoch 10 (checkpoints at
+// 4 and 8 are written) and is killed there; the resumed job continues from epoch 8.
+TEST_F(DistributedCli, KilledJobResumesBitForBit) {
+  for (const std::string mode : {"", " --pipeline --boundary-rate 0.5 --smooth-features --smooth-gradients"}) {
+    const std::string run = "--parts " + parts() + " --epochs 16 --seed 3 --deadline 60" + mode;
+    const std::string whole = dir_.path("whole.jsonl"), killed = dir_.path("killed.jsonl");
+    const std::string resumed = dir_.path("resumed.jsonl"), checkpoint = dir_.path("checkpoint");
+    ASSERT_EQ(mpirun(2, "train " + run + " --metrics " + whole).code, 0);
+    const Killed k = kill_rank_one(dir_, killed, 10,
+                                   run + " --checkpoint " + checkpoint + " --checkpoint-every 4 --inject-stall 1:10");
+    ASSERT_NE(k.code, 0) << k.outcome.out;
+    const Outcome r = mpirun(2, "train " + run + " --checkpoint " + checkpoint + " --resume --metrics " + resumed);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const std::vector<double> all = losses_in(whole), rest = losses_in(resumed);
+    ASSERT_EQ(all.size(), 16u);
+    ASSERT_EQ(rest.size(), 8u) << "expected to resume at epoch 8";
+    for (size_t e = 0; e < rest.size(); ++e) EXPECT_EQ(rest[e], all[8 + e]) << mode << ", epoch " << 8 + e;
+    std::filesystem::remove_all(checkpoint);
+    for (const std::string& f : {whole, killed, resumed}) std::remove(f.c_str());
   }
 }
 
