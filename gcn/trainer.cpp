@@ -13,6 +13,7 @@
 #include <fstream>
 #include <numeric>
 #include <optional>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/counter_rng.h"
@@ -438,8 +439,15 @@ void Trainer::save_checkpoint(const std::string& dir) const {
     comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
     return;
   }
-  torch::save(model_, (folder / "model.pt").string());
-  torch::save(*optimizer_, (folder / "optimizer.pt").string());
+  // Through memory and write_file_atomically, which checks that every byte reached the disk:
+  // torch::save to a path says nothing when the disk is full.
+  const auto save = [&](const auto& what, const char* file) {
+    std::ostringstream bytes;
+    torch::save(what, bytes);
+    write_file_atomically((folder / file).string(), bytes.str());
+  };
+  save(model_, "model.pt");
+  save(*optimizer_, "optimizer.pt");
   const nlohmann::json state = {{"format", "halo-checkpoint"},
                                 {"version", kCheckpointVersion},
                                 {"folder", name},

@@ -3,6 +3,7 @@
 #include <torch/serialize.h>
 #include <torch/utils.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -72,6 +73,22 @@ TEST(Trainer, CheckpointErrorsNameTheProblem) {
   int folders = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.path("c"))) folders += e.is_directory();
   EXPECT_EQ(folders, 1);
+}
+
+// A full disk fails the checkpoint with an error naming the file, and leaves no state.json: the
+// folder is never taken for a complete checkpoint. The disk is a 64 KiB tmpfs (needs root).
+TEST(Trainer, FullDiskLeavesNoCompleteCheckpoint) {
+  test::TempDir dir;
+  const std::string disk = dir.path("disk");
+  std::filesystem::create_directories(disk);
+  if (std::system(("mount -t tmpfs -o size=64k tmpfs " + disk + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "mounting a small tmpfs needs root";
+  }
+  Model m(ModelOptions().in_features(tiny().num_features()).out_features(4).hidden(512));
+  Trainer t(tiny(), m, TrainerOptions().epochs(2).progress(false).checkpoint_dir(disk + "/c"));
+  test::expect_error([&] { t.train(); }, {disk + "/c/epoch-000002/", "No space left on device"});
+  EXPECT_FALSE(std::filesystem::exists(disk + "/c/state.json"));
+  EXPECT_EQ(std::system(("umount " + disk).c_str()), 0);
 }
 
 TEST(Trainer, ExportsANameToTensorDictionary) {
