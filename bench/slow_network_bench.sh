@@ -21,52 +21,24 @@ dataset=${DATASET:-reddit-sim:nodes=50000} model=${MODEL:-sage} layers=${LAYERS:
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 work=$(mktemp -d /tmp/halo-slow-network.XXXXXX)
-net=10.77.0
-teardown() {
-  for ((k = 0; k < ranks; k++)); do ip netns del "halo-ns$k" 2>/dev/null || true; done
-  ip link del halo-br0 2>/dev/null || true
-  sed -i '/# halo-slow-network-bench$/d' /etc/hosts
-  rm -rf "$work"
-}
-trap teardown EXIT
-
-# Bridge in the root namespace (where mpirun runs), one namespace per rank.
-ip link add halo-br0 type bridge
-ip addr add "$net.254/24" dev halo-br0
-ip link set halo-br0 up
+# shellcheck source=../scripts/netns_hosts.sh
+source "$(dirname "$0")/../scripts/netns_hosts.sh"
+trap 'netns_down "$ranks"; rm -rf "$work"' EXIT
+netns_up "$ranks" "$work"
 shaping="tbf rate $rate burst 256kb latency 100ms"
 for ((k = 0; k < ranks; k++)); do
   ns=halo-ns$k
-  ip netns add "$ns"
-  ip link add "halo-veth$k" type veth peer name eth0 netns "$ns"
-  ip link set "halo-veth$k" master halo-br0 up
-  ip -n "$ns" addr add "$net.$((k + 1))/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
   if ip netns exec "$ns" tc qdisc add dev eth0 root handle 1: netem delay "$delay" 2>/dev/null; then
     ip netns exec "$ns" tc qdisc add dev eth0 parent 1: handle 2: $shaping
   else
     [ "$k" -gt 0 ] || echo "(this kernel has no netem: bandwidth $rate only, no added delay)"
     ip netns exec "$ns" tc qdisc add dev eth0 root $shaping
   fi
-  echo "$net.$((k + 1)) $ns # halo-slow-network-bench" >>/etc/hosts
-  echo "$ns slots=1" >>"$work/hosts"
 done
-cat >"$work/agent.sh" <<'EOF'
-#!/bin/sh
-# rsh agent: "ssh HOST COMMAND" becomes COMMAND inside the namespace HOST.
-host=$1
-shift
-exec ip netns exec "$host" sh -c "$*"
-EOF
-chmod +x "$work/agent.sh"
 
 "$halo" --log-level warn partition "$dataset" --parts "$ranks" -o "$work/parts" >/dev/null
 tcp="--mca btl tcp,self --bind-to none"
-# rtc_hwloc_vmhole none: the daemons otherwise map a shared hwloc topology into a hole of their
-# address space, which now and then crashes one of them (segfault in hwloc_shmem_topology_write).
-namespaces="--hostfile $work/hosts --mca plm_rsh_agent $work/agent.sh --mca oob_tcp_if_include $net.0/24 \
-  --mca btl_tcp_if_include $net.0/24 --mca rtc_hwloc_vmhole none"
+namespaces=$NETNS_MPI_FLAGS
 loopback="--oversubscribe --host localhost:$ranks --mca btl_tcp_if_include lo"
 
 # One row: the means over the timed epochs (the first, synchronous one is left out).

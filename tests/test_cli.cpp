@@ -2,6 +2,7 @@
 // output, and error messages that reach the user.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -76,6 +77,29 @@ TEST(Cli, PlotDrawsTheRun) {
   expect_error("", "bad.jsonl: no epochs");
   const Outcome missing = halo("plot " + dir.path("absent.jsonl") + " -o " + dir.path("bad"), true);
   EXPECT_NE(missing.out.find("absent.jsonl: cannot open the metrics file"), std::string::npos) << missing.out;
+}
+
+// halo-run builds the mpirun line from its options, counts ranks from the partition and refuses
+// a count that does not match it (the multi-host run itself: tests/halo_run_hosts.sh).
+TEST(Cli, HaloRunPrintsTheMpirunLine) {
+  test::TempDir dir;
+  ASSERT_EQ(halo("partition tiny --parts 2 -o " + dir.path("parts")).code, 0);
+  const std::string run = std::filesystem::path(HALO_BIN).replace_filename("halo-run").string() + " --dry-run ";
+  const Outcome r =
+      test::run(run + "--hosts a,b --ranks-per-node 1 --threads 3 --bind core --mca btl tcp,self train --parts " +
+                    dir.path("parts") + " --epochs 3",
+                true);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("--host a,b --map-by ppr:1:node --bind-to core --mca btl tcp,self -x OMP_NUM_THREADS=3 -np 2 " +
+                       std::string(HALO_BIN) + " --threads 3 train --parts " + dir.path("parts") + " --epochs 3"),
+            std::string::npos)
+      << r.out;
+  const Outcome wrong = test::run(run + "-n 3 train --parts " + dir.path("parts"), true);
+  EXPECT_EQ(wrong.code, 2);
+  EXPECT_NE(wrong.out.find("has 2 parts but -n asks for 3 ranks"), std::string::npos) << wrong.out;
+  const Outcome uncounted = test::run(run + "train tiny", true);
+  EXPECT_EQ(uncounted.code, 2);
+  EXPECT_NE(uncounted.out.find("give the number of ranks (-n N)"), std::string::npos) << uncounted.out;
 }
 
 TEST(Cli, GeneratePartitionInfoRoundTrip) {
