@@ -39,9 +39,8 @@ class ModelImpl : public torch::nn::Module {
   ModelImpl(std::vector<GraphLayer> layers, Activation activation, double dropout, bool layer_norm = false);
 
   // x: [block.num_cols(), in_features], dense or, if takes_sparse_input(), sparse rows -> logits
-  // [block.num_rows(), classes]. `key` seeds this
-  // forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be empty when the
-  // Block has no halo.
+  // [block.num_rows(), classes]. `key` seeds this forward's randomness (dropout), e.g.
+  // stream_key(seed, epoch); `fill` may be empty when the Block has no halo.
   at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {});
 
   int64_t num_layers() const { return static_cast<int64_t>(layers_->size()); }

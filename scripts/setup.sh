@@ -10,6 +10,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libmetis-dev libtbb-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev gnuplot-nox
+  iproute2 procps
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,8 @@
 set -euo pipefail
 build=$(realpath "$1")
 [ "$(id -u)" -eq 0 ] || { echo "halo_run_hosts: needs root for network namespaces; skipped"; exit 77; }
+ip netns add halo-probe 2>/dev/null && ip netns del halo-probe ||
+  { echo "halo_run_hosts: this machine does not allow network namespaces; skipped"; exit 77; }
 work=$(mktemp -d /tmp/halo-run-hosts.XXXXXX)
 # shellcheck source=../scripts/netns_hosts.sh
 source "$(dirname "$0")/../scripts/netns_hosts.sh"
