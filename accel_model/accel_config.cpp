@@ -149,7 +149,7 @@ AccelConfig load_accel_config(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
     throw Error(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
   return accel_config_from_json(j, path);

@@ -68,7 +68,7 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(input);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
     const std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 3, ..."
     throw CLI::ConfigError(fmt::format("{}: not valid JSON: {}", file, what.substr(what.find("] ") + 2)));
   }
