@@ -6,6 +6,7 @@
 
 #include "accel_model/window_cost.h"
 #include "core/error.h"
+#include "core/json_integer.h"
 
 namespace halo {
 
@@ -46,11 +47,11 @@ nlohmann::json to_json(const AcceleratorOptions& a) {
 AcceleratorOptions accelerator_from_json(const nlohmann::json& j) {
   return AcceleratorOptions()
       .name(j.at("name").get<std::string>())
-      .macs(j.at("macs").get<int64_t>())
+      .macs(json_integer<int64_t>(j.at("macs")))
       .clock_mhz(j.at("clock_mhz").get<double>())
       .calibration(j.at("calibration").get<double>())
       .bandwidth_gb_per_s(j.at("bandwidth_gb_per_s").get<double>())
-      .on_chip_bytes(j.at("on_chip_bytes").get<int64_t>())
+      .on_chip_bytes(json_integer<int64_t>(j.at("on_chip_bytes")))
       .islandization(j.at("islandization").get<bool>());
 }
 
@@ -130,9 +131,9 @@ AccelConfig accel_config_from_json(const nlohmann::json& j, const std::string& w
   c.islandizer(IslandizerOptions()
                    .th0(i.at("th0").get<double>())
                    .decay(i.at("decay").get<double>())
-                   .c_max(i.at("c_max").get<int32_t>())
+                   .c_max(json_integer<int32_t>(i.at("c_max")))
                    .task_order(order == "hub_degree" ? TaskOrder::hub_degree : TaskOrder::node_id));
-  c.window(i.at("window").get<int>());
+  c.window(json_integer<int>(i.at("window")));
   c.igcn(accelerator_from_json(merged.at("igcn")));
   c.baseline(accelerator_from_json(merged.at("baseline")));
   try {

@@ -18,6 +18,7 @@
 #include "core/atomic_file.h"
 #include "core/counter_rng.h"
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/progress.h"
 #include "core/resources.h"
 #include "gcn/halo_fill.h"
@@ -474,9 +475,9 @@ void Trainer::load_checkpoint(const std::string& dir) {
     if (state.at("format") != "halo-checkpoint" || state.at("version") != kCheckpointVersion) {
       throw Error(fmt::format("{}: not a Halo checkpoint of version {}", path.string(), kCheckpointVersion));
     }
-    if (state.at("seed").get<uint64_t>() != options_.seed()) {
+    if (json_integer<uint64_t>(state.at("seed")) != options_.seed()) {
       throw Error(fmt::format("{}: written with seed {}, this run uses seed {}", path.string(),
-                              state.at("seed").get<uint64_t>(), options_.seed()));
+                              json_integer<uint64_t>(state.at("seed")), options_.seed()));
     }
     const fs::path folder = fs::path(dir) / state.at("folder").get<std::string>();
     // torch::load() silently re-shapes parameters, so a different architecture is caught here.
@@ -504,8 +505,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
       for (const auto& item : value.toGenericDict()) parts.insert(item.key().toStringRef(), item.value().toTensor());
       stale_->restore(parts);
     }
-    epoch_ = state.at("epoch").get<int64_t>();
-    result_.best_epoch = state.at("best_epoch").get<int64_t>();
+    epoch_ = json_integer<int64_t>(state.at("epoch"));
+    result_.best_epoch = json_integer<int64_t>(state.at("best_epoch"));
     const auto& best = state.at("at_best");
     result_.at_best = {best.at("train").get<double>(), best.at("val").get<double>(), best.at("test").get<double>()};
   } catch (const nlohmann::json::exception& e) {

@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/progress.h"
 #include "core/resources.h"
 #include "partition/shard_builder.h"
@@ -69,8 +70,10 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
   // wants: models add their own self-loops, so a part normalises exactly as the whole graph.
   std::optional<Dataset> simple;
   if (d.graph.num_self_loops() > 0) {
-    simple = Dataset{d.name, d.graph.with_self_loops(SelfLoops::remove), d.features, d.labels, d.train_mask,
-                     d.val_mask, d.test_mask, d.num_classes};
+    simple = Dataset{d.name,       d.graph.with_self_loops(SelfLoops::remove),
+                     d.features,   d.labels,
+                     d.train_mask, d.val_mask,
+                     d.test_mask,  d.num_classes};
   }
   const Dataset& data = simple ? *simple : d;
   const auto halos = halo_lists(data.graph, map);
@@ -134,17 +137,17 @@ PartitionMeta read_partition_meta(const std::string& dir) {
       return m.json.at(nlohmann::json::json_pointer(ptr));
     };
     if (get("/format") != "halo-partition") throw Error(fmt::format("{}: not a Halo partition", path));
-    if (get("/version").get<int>() != kPartitionFormatVersion) {
+    if (json_integer<int>(get("/version")) != kPartitionFormatVersion) {
       throw Error(fmt::format("{}: partition format version {} is not supported (this build reads {})", path,
-                              get("/version").get<int>(), kPartitionFormatVersion));
+                              json_integer<int>(get("/version")), kPartitionFormatVersion));
     }
     m.dataset = get("/dataset/name").get<std::string>();
-    m.num_nodes = get("/dataset/num_nodes").get<int64_t>();
-    m.num_edges = get("/dataset/num_edges").get<int64_t>();
-    m.num_features = get("/dataset/num_features").get<int64_t>();
-    m.num_classes = get("/dataset/num_classes").get<int64_t>();
-    m.num_parts = get("/options/num_parts").get<int32_t>();
-    m.part_starts = get("/part_starts").get<std::vector<int64_t>>();
+    m.num_nodes = json_integer<int64_t>(get("/dataset/num_nodes"));
+    m.num_edges = json_integer<int64_t>(get("/dataset/num_edges"));
+    m.num_features = json_integer<int64_t>(get("/dataset/num_features"));
+    m.num_classes = json_integer<int64_t>(get("/dataset/num_classes"));
+    m.num_parts = json_integer<int32_t>(get("/options/num_parts"));
+    m.part_starts = json_integers<int64_t>(get("/part_starts"));
     field = "/stats";
     m.stats = PartitionStats::from_json(get("/stats"));
   } catch (const nlohmann::json::exception& e) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "core/json_integer.h"
+
 namespace halo {
 namespace {
 
@@ -64,16 +66,17 @@ nlohmann::json PartitionStats::to_json() const {
 PartitionStats PartitionStats::from_json(const nlohmann::json& j) {
   PartitionStats s;
   for (const auto& p : j.at("parts")) {
-    s.parts.push_back({p.at("inner").get<int64_t>(), p.at("halo").get<int64_t>(), p.at("edges").get<int64_t>(),
-                       p.at("train").get<int64_t>(), p.at("val").get<int64_t>(), p.at("test").get<int64_t>()});
+    s.parts.push_back({json_integer<int64_t>(p.at("inner")), json_integer<int64_t>(p.at("halo")),
+                       json_integer<int64_t>(p.at("edges")), json_integer<int64_t>(p.at("train")),
+                       json_integer<int64_t>(p.at("val")), json_integer<int64_t>(p.at("test"))});
   }
-  s.edge_cut = j.at("edge_cut").get<int64_t>();
-  s.comm_volume = j.at("comm_volume").get<int64_t>();
+  s.edge_cut = json_integer<int64_t>(j.at("edge_cut"));
+  s.comm_volume = json_integer<int64_t>(j.at("comm_volume"));
   s.node_imbalance = j.at("node_imbalance").get<double>();
   s.edge_imbalance = j.at("edge_imbalance").get<double>();
   s.partition_seconds = j.at("partition_seconds").get<double>();
   s.total_seconds = j.at("total_seconds").get<double>();
-  s.peak_rss_bytes = j.at("peak_rss_bytes").get<int64_t>();
+  s.peak_rss_bytes = json_integer<int64_t>(j.at("peak_rss_bytes"));
   return s;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/archive.h"
 #include "core/error.h"
+#include "core/json_integer.h"
 
 namespace halo {
 namespace {
@@ -101,11 +102,11 @@ Shard read_shard_file(const std::string& path) {
   Shard s;
   const nlohmann::json meta = r.json("meta");
   try {
-    s.part = meta.at("part").get<int32_t>();
-    s.num_parts = meta.at("num_parts").get<int32_t>();
-    s.global_begin = meta.at("global_begin").get<int64_t>();
-    s.num_global_nodes = meta.at("num_global_nodes").get<int64_t>();
-    s.num_classes = meta.at("num_classes").get<int64_t>();
+    s.part = json_integer<int32_t>(meta.at("part"));
+    s.num_parts = json_integer<int32_t>(meta.at("num_parts"));
+    s.global_begin = json_integer<int64_t>(meta.at("global_begin"));
+    s.num_global_nodes = json_integer<int64_t>(meta.at("num_global_nodes"));
+    s.num_classes = json_integer<int64_t>(meta.at("num_classes"));
     s.dataset = meta.at("dataset").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: bad shard metadata: {}", path, e.what()));
