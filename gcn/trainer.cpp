@@ -29,6 +29,14 @@ namespace halo {
 namespace fs = std::filesystem;
 namespace {
 
+std::string pipeline_file(int rank) { return fmt::format("pipeline-{}.pt", rank); }
+
+void create_checkpoint_folder(const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
+}
+
 constexpr int kCheckpointVersion = 1;
 
 at::Tensor index_of(const at::Tensor& mask) { return mask.nonzero().flatten(); }
@@ -179,6 +187,8 @@ void Trainer::set_up() {
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
                     o.epochs(), o.eval_every(), o.lr(), o.weight_decay()));
   }
+  // An unusable checkpoint folder fails now, not after the first epochs of training.
+  if (!o.checkpoint_dir().empty()) create_checkpoint_folder(o.checkpoint_dir());
   at::Tensor counts = at::tensor({train_index_.numel(), val_index_.numel(), test_index_.numel()}, at::kLong);
   if (comm_) comm_->allreduce(counts, ReduceOp::sum, "set-up, split sizes");
   global_train_ = counts[0].item<int64_t>();
@@ -418,18 +428,12 @@ TrainResult Trainer::train() {
   return result_;
 }
 
-namespace {
-std::string pipeline_file(int rank) { return fmt::format("pipeline-{}.pt", rank); }
-}  // namespace
-
 void Trainer::save_checkpoint(const std::string& dir) const {
   // Each checkpoint lives in its own folder; state.json, renamed into place last, names the
   // complete one, so a crash mid-write leaves the previous checkpoint intact.
   const std::string name = fmt::format("epoch-{:06d}", epoch_);
   const fs::path folder = fs::path(dir) / name;
-  std::error_code ec;
-  fs::create_directories(folder, ec);
-  if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
+  create_checkpoint_folder(folder);
   // The pipeline's rows and gradients in flight differ per rank: each rank writes its own.
   if (stale_) {
     const std::vector<char> bytes = torch::jit::pickle_save(stale_->checkpoint_state());
@@ -459,6 +463,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
                                 {"best_epoch", result_.best_epoch},
                                 {"at_best", accuracy_json(result_.at_best)}};
   write_file_atomically((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
+  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string other = entry.path().filename().string();
     if (entry.is_directory() && other.rfind("epoch-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);

@@ -48,6 +48,27 @@ TEST(Cli, RuntimeErrorsExitWithOneAndSayWhere) {
   EXPECT_NE(r.out.find("edges.txt:2: expected an integer"), std::string::npos) << r.out;
 }
 
+// Outputs that cannot be written fail the run before its first epoch, naming the path.
+TEST(Cli, UnwritableOutputsFailBeforeTraining) {
+  test::TempDir dir;
+  dir.write("file", "not a folder\n");
+  const std::string under_file = dir.path("file");
+  const Outcome metrics = halo("train tiny --epochs 3 --metrics " + under_file + "/m.jsonl", true);
+  EXPECT_EQ(metrics.code, 1);
+  EXPECT_NE(metrics.out.find("cannot write metrics file " + under_file + "/m.jsonl: Not a directory"),
+            std::string::npos)
+      << metrics.out;
+  // The metrics of a run show how far it got: not one epoch.
+  const std::string log = dir.path("m.jsonl");
+  const Outcome checkpoint =
+      halo("train tiny --epochs 3 --metrics " + log + " --checkpoint " + under_file + "/c", true);
+  EXPECT_EQ(checkpoint.code, 1);
+  EXPECT_NE(checkpoint.out.find("cannot create checkpoint folder " + under_file + "/c: Not a directory"),
+            std::string::npos)
+      << checkpoint.out;
+  EXPECT_EQ(std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0u, 0u) << "trained before failing";
+}
+
 // `halo plot`: four PNG pictures from a run's metrics, and bad metrics named by file and line.
 TEST(Cli, PlotDrawsTheRun) {
   test::TempDir dir;
