@@ -150,6 +150,9 @@ TEST(PipelineRanks, ResumedRunMatchesUninterruptedRun) {
 // training and after 100 more. A buffer kept per epoch would add at least one exchange's rows
 // (hundreds of 64-wide halo rows) every epoch, megabytes over 100 epochs.
 TEST(PipelineRanks, MemoryDoesNotGrowWithEpochs) {
+#ifdef __SANITIZE_ADDRESS__
+  GTEST_SKIP() << "AddressSanitizer keeps freed blocks in quarantine (up to 256 MiB): resident memory grows by design";
+#endif
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm);
   partition_for_ranks(*comm, "community:nodes=3000", dir.path());
