@@ -118,7 +118,7 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
   if (synchronous) {
     rows = now.bcast(inner.detach().contiguous(), tag, what + " features");
   } else if (state.rows) {
-    rows = now.bcast_end(std::move(state.rows->pending));
+    rows = arrived_rows(state);
   } else {
     rows = std::exchange(state.ready_rows, at::Tensor());
   }
@@ -159,9 +159,7 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
     state.ready_gradients = arrived;
   } else {
     if (state.gradients) {
-      arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
-      exchanges_[state.gradients->slot]->reduce_end(std::move(state.gradients->pending), arrived);
-      state.gradients.reset();
+      arrived = arrived_gradients(state);
     } else {
       arrived = std::exchange(state.ready_gradients, at::Tensor());
     }
@@ -174,6 +172,20 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
     arrived = state.gradient_average;
   }
   return arrived;
+}
+
+at::Tensor StaleExchange::arrived_rows(Layer& s) {
+  at::Tensor rows = exchanges_[s.rows->slot]->bcast_end(std::move(s.rows->pending));
+  s.rows.reset();
+  return rows;
+}
+
+at::Tensor StaleExchange::arrived_gradients(Layer& s) {
+  HaloExchange& exchange = *exchanges_[s.gradients->slot];
+  at::Tensor sum = at::zeros({exchange.plan().num_inner, s.gradients->width}, s.gradients->dtype);
+  exchange.reduce_end(std::move(s.gradients->pending), sum);
+  s.gradients.reset();
+  return sum;
 }
 
 void StaleExchange::send_gradients() {
@@ -190,16 +202,8 @@ c10::Dict<std::string, at::Tensor> StaleExchange::checkpoint_state() {
   c10::Dict<std::string, at::Tensor> out;
   for (size_t l = 1; l < layers_.size(); ++l) {
     Layer& s = layers_[l];
-    if (s.rows) {
-      s.ready_rows = exchanges_[s.rows->slot]->bcast_end(std::move(s.rows->pending));
-      s.rows.reset();
-    }
-    if (s.gradients) {
-      HaloExchange& exchange = *exchanges_[s.gradients->slot];
-      s.ready_gradients = at::zeros({exchange.plan().num_inner, s.gradients->width}, s.gradients->dtype);
-      exchange.reduce_end(std::move(s.gradients->pending), s.ready_gradients);
-      s.gradients.reset();
-    }
+    if (s.rows) s.ready_rows = arrived_rows(s);
+    if (s.gradients) s.ready_gradients = arrived_gradients(s);
     for (const auto& [part, t] : state_parts(s)) {
       if (t->defined()) out.insert(fmt::format("layer{}.{}", l, part), *t);
     }

@@ -106,6 +106,10 @@ class StaleExchange {
   // Without a progress thread: tests every exchange in flight (at layer boundaries).
   void progress_all();
   Layer& layer(int l);
+  // Wait for a layer's rows or gradients in flight (the gradients summed into owned rows); the
+  // layer no longer holds them.
+  at::Tensor arrived_rows(Layer& s);
+  at::Tensor arrived_gradients(Layer& s);
   // The tensors of a layer's state that a checkpoint keeps, by name.
   static std::vector<std::pair<std::string, at::Tensor*>> state_parts(Layer& s);
   at::Tensor smooth_rows(Layer& state, const at::Tensor& rows);
