@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "gcn/kernels/sddmm.h"
 #include "gcn/kernels/sparse_rows.h"
 #include "gcn/kernels/spmm.h"
+#include "gcn/kernels/torch_ops.h"
 #include "gcn/sparse_features.h"
 
 namespace halo {
@@ -21,6 +23,12 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+
+std::atomic<int> torch_ops_on_cpu{0};
+
+// The oneTBB kernels take CPU tensors; other devices (and the CPU under TorchOpsOnCpu) run the
+// same maths as LibTorch ops.
+bool use_kernels(const at::Tensor& t) { return t.is_cpu() && torch_ops_on_cpu.load() == 0; }
 
 // ---- checks -------------------------------------------------------------------------------
 
@@ -30,14 +38,17 @@ std::string shape_text(at::IntArrayRef sizes) {
   return fmt::format("[{}]", fmt::join(parts, ", "));
 }
 
-// `t` must be a defined float32/float64 CPU tensor with the shape `expected` (-1: any size).
-void check_tensor(const char* op, const char* name, const at::Tensor& t, std::vector<int64_t> expected) {
+// `t` must be a defined float32/float64 tensor on `device` with the shape `expected` (-1: any size).
+void check_tensor(const char* op, const char* name, const at::Tensor& t, std::vector<int64_t> expected,
+                  at::Device device) {
   if (!t.defined()) throw Error(fmt::format("{}: {} is undefined", op, name));
   if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble) {
     throw Error(
         fmt::format("{}: {} has dtype {}, expected float32 or float64", op, name, c10::toString(t.scalar_type())));
   }
-  if (!t.device().is_cpu()) throw Error(fmt::format("{}: {} is on {}, expected the CPU", op, name, t.device().str()));
+  if (t.device() != device) {
+    throw Error(fmt::format("{}: {} is on {}, expected {}", op, name, t.device().str(), device.str()));
+  }
   bool match = t.dim() == static_cast<int64_t>(expected.size());
   for (size_t i = 0; match && i < expected.size(); ++i) match = expected[i] < 0 || expected[i] == t.size(i);
   if (!match) {
@@ -87,8 +98,9 @@ const T* data_or_null(const at::Tensor& t) {
 
 // ---- aggregate ----------------------------------------------------------------------------
 
-at::Tensor run_spmm(const Csr& a, const at::Tensor& x, int64_t heads, const at::Tensor& w, const at::Tensor& r,
-                    const at::Tensor& c, const at::Tensor& bias, bool relu) {
+at::Tensor run_spmm(const Block& block, const Csr& a, const at::Tensor& x, int64_t heads, const at::Tensor& w,
+                    const at::Tensor& r, const at::Tensor& c, const at::Tensor& bias, bool relu) {
+  if (!use_kernels(x)) return kernels::torch_ops::spmm(block.tensors(a), x, w, r, c, bias, relu);
   const int64_t width = heads == 0 ? 0 : x.numel() / std::max<int64_t>(x.size(0), 1) / heads;
   std::vector<int64_t> sizes = x.sizes().vec();
   sizes[0] = a.rows();
@@ -119,8 +131,8 @@ at::Tensor or_undefined(const Optional& t) { return t.has_value() ? *t : at::Ten
 struct AggregateFunction : torch::autograd::Function<AggregateFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const Optional& bias, const Optional& r,
                             const Optional& c, const Block* block, int64_t loops, bool relu) {
-    at::Tensor y = run_spmm(adjacency(*block, static_cast<Loops>(loops)), x, 1, {}, or_undefined(r), or_undefined(c),
-                            or_undefined(bias), relu);
+    at::Tensor y = run_spmm(*block, adjacency(*block, static_cast<Loops>(loops)), x, 1, {}, or_undefined(r),
+                            or_undefined(c), or_undefined(bias), relu);
     save_block(ctx, block, loops);
     ctx->saved_data["relu"] = relu;
     ctx->saved_data["has_bias"] = bias.has_value() && bias->defined();
@@ -136,7 +148,8 @@ struct AggregateFunction : torch::autograd::Function<AggregateFunction> {
     if (ctx->saved_data["relu"].toBool()) g = at::threshold_backward(g, saved[2], 0);
     at::Tensor dx, dbias;
     if (ctx->needs_input_grad(0)) {
-      dx = run_spmm(adjacency_t(saved_block(ctx), saved_loops(ctx)), g, 1, {}, saved[1], saved[0], {}, false);
+      const Block& block = saved_block(ctx);
+      dx = run_spmm(block, adjacency_t(block, saved_loops(ctx)), g, 1, {}, saved[1], saved[0], {}, false);
     }
     // needs_input_grad counts tensor inputs only: the bias is the second when present.
     if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(1)) dbias = g.sum(0);
@@ -151,7 +164,7 @@ struct WeightedAggregateFunction : torch::autograd::Function<WeightedAggregateFu
                             int64_t loops) {
     save_block(ctx, block, loops);
     ctx->save_for_backward({w, x});
-    return run_spmm(adjacency(*block, static_cast<Loops>(loops)), x, w.size(1), w, {}, {}, {}, false);
+    return run_spmm(*block, adjacency(*block, static_cast<Loops>(loops)), x, w.size(1), w, {}, {}, {}, false);
   }
 
   // dx[u, h] = sum_{e=(u->v)} w[e, h] dy[v, h] (SpMM on A^T); dw[e, h] = <dy[v, h], x[u, h]> (SDDMM).
@@ -162,8 +175,10 @@ struct WeightedAggregateFunction : torch::autograd::Function<WeightedAggregateFu
     const Block& block = saved_block(ctx);
     const Loops loops = saved_loops(ctx);
     at::Tensor dw, dx;
-    if (ctx->needs_input_grad(1)) dx = run_spmm(adjacency_t(block, loops), dy, w.size(1), w, {}, {}, {}, false);
-    if (ctx->needs_input_grad(0)) {
+    if (ctx->needs_input_grad(1)) dx = run_spmm(block, adjacency_t(block, loops), dy, w.size(1), w, {}, {}, {}, false);
+    if (ctx->needs_input_grad(0) && !use_kernels(x)) {
+      dw = kernels::torch_ops::sddmm(block.tensors(adjacency(block, loops)), dy, x);
+    } else if (ctx->needs_input_grad(0)) {
       dw = at::empty_like(w);
       AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sddmm", [&] {
         kernels::SddmmArgs<scalar_t> args;
@@ -183,7 +198,8 @@ struct WeightedAggregateFunction : torch::autograd::Function<WeightedAggregateFu
 // ---- edge_add -----------------------------------------------------------------------------
 
 // out[v, h] = sum over row v of `a` of s[edge_id(k), h].
-at::Tensor row_sums(const Csr& a, const at::Tensor& s) {
+at::Tensor row_sums(const Block& block, const Csr& a, const at::Tensor& s) {
+  if (!use_kernels(s)) return kernels::torch_ops::edge_row_sum(block.tensors(a), s);
   at::Tensor out = at::empty({a.rows(), s.size(1)}, s.options());
   AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "edge_row_sum", [&] {
     kernels::edge_row_sum(a.view(), s.size(1), s.data_ptr<scalar_t>(), out.data_ptr<scalar_t>());
@@ -196,6 +212,7 @@ struct EdgeAddFunction : torch::autograd::Function<EdgeAddFunction> {
                             int64_t loops) {
     save_block(ctx, block, loops);
     const Csr& a = adjacency(*block, static_cast<Loops>(loops));
+    if (!use_kernels(d)) return kernels::torch_ops::edge_add(block->tensors(a), d, s_src);
     at::Tensor s = at::empty({a.nnz(), d.size(1)}, d.options());
     AT_DISPATCH_FLOATING_TYPES(d.scalar_type(), "edge_add", [&] {
       kernels::edge_add(a.view(), d.size(1), d.data_ptr<scalar_t>(), s_src.data_ptr<scalar_t>(),
@@ -210,8 +227,8 @@ struct EdgeAddFunction : torch::autograd::Function<EdgeAddFunction> {
     const Block& block = saved_block(ctx);
     const Loops loops = saved_loops(ctx);
     at::Tensor dd, ds_src;
-    if (ctx->needs_input_grad(0)) dd = row_sums(adjacency(block, loops), ds);
-    if (ctx->needs_input_grad(1)) ds_src = row_sums(adjacency_t(block, loops), ds);
+    if (ctx->needs_input_grad(0)) dd = row_sums(block, adjacency(block, loops), ds);
+    if (ctx->needs_input_grad(1)) ds_src = row_sums(block, adjacency_t(block, loops), ds);
     return {dd, ds_src, {}, {}};
   }
 };
@@ -221,11 +238,16 @@ struct EdgeAddFunction : torch::autograd::Function<EdgeAddFunction> {
 struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& scores, const Block* block, int64_t loops) {
     save_block(ctx, block, loops);
-    at::Tensor p = at::empty_like(scores);
-    AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "edge_softmax", [&] {
-      kernels::edge_softmax(adjacency(*block, static_cast<Loops>(loops)).view(), scores.size(1),
-                            scores.data_ptr<scalar_t>(), p.data_ptr<scalar_t>());
-    });
+    const Csr& a = adjacency(*block, static_cast<Loops>(loops));
+    at::Tensor p;
+    if (!use_kernels(scores)) {
+      p = kernels::torch_ops::edge_softmax(block->tensors(a), scores);
+    } else {
+      p = at::empty_like(scores);
+      AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "edge_softmax", [&] {
+        kernels::edge_softmax(a.view(), scores.size(1), scores.data_ptr<scalar_t>(), p.data_ptr<scalar_t>());
+      });
+    }
     ctx->save_for_backward({p});
     return p;
   }
@@ -233,10 +255,13 @@ struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const at::Tensor p = ctx->get_saved_variables()[0];
     const at::Tensor dp = grads[0].contiguous();
+    const Block& block = saved_block(ctx);
+    const Csr& a = adjacency(block, saved_loops(ctx));
+    if (!use_kernels(p)) return {kernels::torch_ops::edge_softmax_backward(block.tensors(a), p, dp), {}, {}};
     at::Tensor ds = at::empty_like(p);
     AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "edge_softmax_backward", [&] {
-      kernels::edge_softmax_backward(adjacency(saved_block(ctx), saved_loops(ctx)).view(), p.size(1),
-                                     p.data_ptr<scalar_t>(), dp.data_ptr<scalar_t>(), ds.data_ptr<scalar_t>());
+      kernels::edge_softmax_backward(a.view(), p.size(1), p.data_ptr<scalar_t>(), dp.data_ptr<scalar_t>(),
+                                     ds.data_ptr<scalar_t>());
     });
     return {ds, {}, {}};
   }
@@ -247,6 +272,7 @@ struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
 // The mask is recomputed in backward rather than stored: one hash per element is cheaper than
 // keeping a second copy of every dropped activation alive until backward.
 at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key) {
+  if (!use_kernels(x)) return kernels::torch_ops::keyed_dropout(x, ids, key, p);
   at::Tensor y = at::empty_like(x);
   const int64_t rows = x.size(0), width = rows == 0 ? 0 : x.numel() / rows;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "keyed_dropout", [&] {
@@ -274,6 +300,9 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
 };
 
 at::Tensor dropout_edges(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key) {
+  if (!use_kernels(w)) {
+    return kernels::torch_ops::keyed_edge_dropout(block.tensors(adjacency(block, loops)), w, block.node_ids(), key, p);
+  }
   at::Tensor out = at::empty_like(w);
   AT_DISPATCH_FLOATING_TYPES(w.scalar_type(), "keyed_edge_dropout", [&] {
     kernels::keyed_edge_dropout(adjacency(block, loops).view(), w.size(1), w.data_ptr<scalar_t>(),
@@ -343,6 +372,10 @@ struct SparseProjectFunction : torch::autograd::Function<SparseProjectFunction> 
 };
 
 void check_constant_sparse_rows(const char* op, const at::Tensor& x) {
+  if (!x.is_cpu()) {
+    throw Error(fmt::format("{}: sparse rows x are on {}; sparse rows are a CPU format (keep features dense elsewhere)",
+                            op, x.device().str()));
+  }
   if (x.requires_grad()) {
     throw Error(fmt::format("{}: sparse rows x are a constant input (the features) and cannot take gradients", op));
   }
@@ -352,24 +385,27 @@ int64_t nnz(const Block& block, Loops loops) { return adjacency(block, loops).nn
 
 }  // namespace
 
+TorchOpsOnCpu::TorchOpsOnCpu() { ++torch_ops_on_cpu; }
+TorchOpsOnCpu::~TorchOpsOnCpu() { --torch_ops_on_cpu; }
+
 // ---- the public ops: check, make contiguous, apply ----------------------------------------
 
 at::Tensor aggregate(const Block& block, Loops loops, const at::Tensor& x, const AggregateOptions& options) {
   constexpr const char* op = "aggregate";
-  check_tensor(op, "x", x, {block.num_cols(), -1});
+  check_tensor(op, "x", x, {block.num_cols(), -1}, block.device());
   // The scales are constants (degrees): converted to x's dtype, never differentiated.
   at::Tensor r, c;
   if (options.row_scale.defined()) {
-    check_tensor(op, "row_scale", options.row_scale, {block.num_rows()});
+    check_tensor(op, "row_scale", options.row_scale, {block.num_rows()}, block.device());
     r = options.row_scale.detach().to(x.scalar_type()).contiguous();
   }
   if (options.col_scale.defined()) {
-    check_tensor(op, "col_scale", options.col_scale, {block.num_cols()});
+    check_tensor(op, "col_scale", options.col_scale, {block.num_cols()}, block.device());
     c = options.col_scale.detach().to(x.scalar_type()).contiguous();
   }
   at::Tensor bias;
   if (options.bias.defined()) {
-    check_tensor(op, "bias", options.bias, {x.size(1)});
+    check_tensor(op, "bias", options.bias, {x.size(1)}, x.device());
     check_same_dtype(op, "bias", options.bias, x);
     bias = options.bias.contiguous();
   }
@@ -379,31 +415,31 @@ at::Tensor aggregate(const Block& block, Loops loops, const at::Tensor& x, const
 
 at::Tensor weighted_aggregate(const Block& block, Loops loops, const at::Tensor& w, const at::Tensor& x) {
   constexpr const char* op = "weighted_aggregate";
-  check_tensor(op, "x", x, {block.num_cols(), -1, -1});
-  check_tensor(op, "w", w, {nnz(block, loops), x.size(1)});
+  check_tensor(op, "x", x, {block.num_cols(), -1, -1}, block.device());
+  check_tensor(op, "w", w, {nnz(block, loops), x.size(1)}, block.device());
   check_same_dtype(op, "w", w, x);
   return WeightedAggregateFunction::apply(w.contiguous(), x.contiguous(), &block, static_cast<int64_t>(loops));
 }
 
 at::Tensor edge_add(const Block& block, Loops loops, const at::Tensor& d, const at::Tensor& s_src) {
   constexpr const char* op = "edge_add";
-  check_tensor(op, "d", d, {block.num_rows(), -1});
-  check_tensor(op, "s_src", s_src, {block.num_cols(), d.size(1)});
+  check_tensor(op, "d", d, {block.num_rows(), -1}, block.device());
+  check_tensor(op, "s_src", s_src, {block.num_cols(), d.size(1)}, block.device());
   check_same_dtype(op, "s_src", s_src, d);
   return EdgeAddFunction::apply(d.contiguous(), s_src.contiguous(), &block, static_cast<int64_t>(loops));
 }
 
 at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& scores) {
-  check_tensor("edge_softmax", "scores", scores, {nnz(block, loops), -1});
+  check_tensor("edge_softmax", "scores", scores, {nnz(block, loops), -1}, block.device());
   return EdgeSoftmaxFunction::apply(scores.contiguous(), &block, static_cast<int64_t>(loops));
 }
 
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
   constexpr const char* op = "project";
-  check_tensor(op, "weight", weight, {-1, -1});
-  check_tensor(op, "x", x, {-1, weight.size(0)});
+  check_tensor(op, "weight", weight, {-1, -1}, weight.device());
+  check_tensor(op, "x", x, {-1, weight.size(0)}, weight.device());
   check_same_dtype(op, "x", x, weight);
-  if (add.defined()) check_tensor(op, "add", add, {x.size(0), weight.size(1)});
+  if (add.defined()) check_tensor(op, "add", add, {x.size(0), weight.size(1)}, weight.device());
   if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
   check_constant_sparse_rows(op, x);
   const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());
@@ -419,11 +455,13 @@ at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::
   constexpr const char* op = "keyed_dropout";
   check_probability(op, p);
   if (!x.defined() || x.dim() < 1) throw Error(fmt::format("{}: x needs at least one dimension", op));
-  check_tensor(op, "x", x, std::vector<int64_t>(x.dim(), -1));
-  if (!ids.defined() || ids.scalar_type() != at::kLong || ids.dim() != 1 || ids.size(0) != x.size(0)) {
-    throw Error(fmt::format("{}: ids must be int64 of shape [{}] (one per row of x), got {} {}", op, x.size(0),
-                            ids.defined() ? c10::toString(ids.scalar_type()) : "undefined",
-                            ids.defined() ? shape_text(ids.sizes()) : "[]"));
+  check_tensor(op, "x", x, std::vector<int64_t>(x.dim(), -1), x.device());
+  if (!ids.defined() || ids.scalar_type() != at::kLong || ids.dim() != 1 || ids.size(0) != x.size(0) ||
+      ids.device() != x.device()) {
+    throw Error(fmt::format("{}: ids must be int64 of shape [{}] on {} (one per row of x), got {} {}{}", op, x.size(0),
+                            x.device().str(), ids.defined() ? c10::toString(ids.scalar_type()) : "undefined",
+                            ids.defined() ? shape_text(ids.sizes()) : "[]",
+                            ids.defined() ? " on " + ids.device().str() : ""));
   }
   if (!training || p == 0) return x;
   if (is_sparse_rows(x)) {
@@ -437,7 +475,7 @@ at::Tensor keyed_edge_dropout(const Block& block, Loops loops, const at::Tensor&
                               bool training) {
   constexpr const char* op = "keyed_edge_dropout";
   check_probability(op, p);
-  check_tensor(op, "w", w, {nnz(block, loops), -1});
+  check_tensor(op, "w", w, {nnz(block, loops), -1}, block.device());
   if (!training || p == 0) return w;
   return KeyedEdgeDropoutFunction::apply(w.contiguous(), &block, static_cast<int64_t>(loops), p,
                                          static_cast<int64_t>(key));

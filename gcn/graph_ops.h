@@ -1,7 +1,8 @@
 #pragma once
 // Differentiable graph operations over a Block: what a GraphLayer composes, next to ordinary
-// LibTorch ops. Each runs a oneTBB kernel from gcn/kernels/ (float32 and float64) and has a
-// backward pass; none knows about MPI or parts.
+// LibTorch ops. On the CPU each runs a oneTBB kernel from gcn/kernels/ (float32 and float64),
+// on other devices the same maths as LibTorch ops (gcn/kernels/torch_ops.h); tensors live on
+// the Block's device (Block::to). Each has a backward pass; none knows about MPI or parts.
 //
 // Notation: the chosen adjacency A (Loops::without = the Block's edges, Loops::with = plus
 // (v, v) for every row v) has one entry e = (u -> v) per edge, numbered in CSR order; x has
@@ -15,6 +16,16 @@
 namespace halo {
 
 enum class Loops { without, with };
+
+// While one lives, the ops run as LibTorch ops on the CPU too, as they do on a GPU: to test or
+// compare that path on a machine without one.
+class TorchOpsOnCpu {
+ public:
+  TorchOpsOnCpu();
+  ~TorchOpsOnCpu();
+  TorchOpsOnCpu(const TorchOpsOnCpu&) = delete;
+  TorchOpsOnCpu& operator=(const TorchOpsOnCpu&) = delete;
+};
 
 struct AggregateOptions {
   // The scales are constants (degrees): converted to x's dtype and never differentiated.

@@ -3,6 +3,7 @@
 #include <ATen/Functions.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <numeric>
 
@@ -59,7 +60,7 @@ Block Block::keep_columns(const std::vector<int32_t>& columns) const {
     }
     a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
   }
-  const at::Tensor kept = at::tensor(std::vector<int64_t>(columns.begin(), columns.end()), at::kLong);
+  const at::Tensor kept = at::tensor(std::vector<int64_t>(columns.begin(), columns.end()), at::kLong).to(device());
   Block b;
   b.adjacency_ = std::move(a);
   b.in_degree_ = in_degree_.index_select(0, kept);
@@ -87,6 +88,31 @@ const Csr& Block::with_self_loops() const {
 }
 const Csr& Block::with_self_loops_t() const {
   return lazily(loops_t_, [&] { return with_self_loops().transposed(); });
+}
+
+void Block::to(at::Device device) {
+  in_degree_ = in_degree_.to(device);
+  out_degree_ = out_degree_.to(device);
+  node_ids_ = node_ids_.to(device);
+  for (auto& t : tensors_) t.reset();
+}
+
+const CsrTensors& Block::tensors(const Csr& a) const {
+  const Csr* const own[] = {&adjacency_, adjacency_t_.get(), loops_.get(), loops_t_.get()};
+  const auto slot = std::find(std::begin(own), std::end(own), &a);
+  if (slot == std::end(own)) throw Error("Block::tensors: the adjacency is not one of this Block's");
+  std::unique_ptr<CsrTensors>& t = tensors_[slot - std::begin(own)];
+  if (!t) {
+    const auto longs = [&](const auto& v) {
+      return at::tensor(std::vector<int64_t>(v.begin(), v.end()), at::kLong).to(device());
+    };
+    t = std::make_unique<CsrTensors>();
+    t->offsets = longs(a.offsets);
+    t->cols = longs(a.indices);
+    t->rows = at::arange(a.rows(), t->offsets.options()).repeat_interleave(t->offsets.diff());
+    if (!a.edge_ids.empty()) t->edge_ids = longs(a.edge_ids);
+  }
+  return *t;
 }
 
 }  // namespace halo

@@ -15,6 +15,13 @@
 
 namespace halo {
 
+// An adjacency as int64 tensors on the Block's device, for graph ops that run as LibTorch ops
+// where no custom kernel exists (GPUs): row offsets [rows + 1], each entry's row and column, and
+// each entry's edge id (undefined when the entries are their own ids).
+struct CsrTensors {
+  at::Tensor offsets, rows, cols, edge_ids;
+};
+
 class Block {
  public:
   // `adjacency` has no self-loops; `in_degree` / `out_degree` are full-graph degrees of every
@@ -42,12 +49,19 @@ class Block {
   const at::Tensor& out_degree() const { return out_degree_; }  // float32 [cols]
   const at::Tensor& node_ids() const { return node_ids_; }      // int64 [cols]
 
+  // Where the degrees and ids live (the CPU until moved); Blocks made by keep_columns stay there.
+  at::Device device() const { return node_ids_.device(); }
+  void to(at::Device device);
+  // `a` (one of the four adjacencies above) as tensors on device(): built on first use, kept.
+  const CsrTensors& tensors(const Csr& a) const;
+
  private:
   Block() = default;
 
   Csr adjacency_;
   at::Tensor in_degree_, out_degree_, node_ids_;
   mutable std::unique_ptr<Csr> adjacency_t_, loops_, loops_t_;
+  mutable std::unique_ptr<CsrTensors> tensors_[4];  // by adjacency, in the order above
 };
 
 }  // namespace halo

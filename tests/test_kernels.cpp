@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -412,8 +413,11 @@ Block random_block(int64_t rows, int64_t cols, uint64_t seed, int max_degree = 4
 
 using Op = std::function<at::Tensor(const std::vector<at::Tensor>&)>;
 
-// Gradients of sum(op(inputs) * probe) by autograd vs central differences, in float64.
-void expect_gradients_match(const Op& op, std::vector<at::Tensor> inputs, const std::string& what) {
+// Gradients of sum(op(inputs) * probe) by autograd vs central differences, in float64, with
+// the oneTBB kernels and with the LibTorch ops other devices run.
+void expect_gradients_match(const Op& op, std::vector<at::Tensor> inputs, const std::string& what);
+
+void expect_gradients_match_on_one_path(const Op& op, std::vector<at::Tensor> inputs, const std::string& what) {
   for (at::Tensor& t : inputs) t = t.to(at::kDouble).detach().clone().set_requires_grad(true);
   const at::Tensor out = op(inputs);
   const at::Tensor probe = at::randn(out.sizes(), at::kDouble);
@@ -437,6 +441,12 @@ void expect_gradients_match(const Op& op, std::vector<at::Tensor> inputs, const 
           << what << ": input " << i << " element " << j;
     }
   }
+}
+
+void expect_gradients_match(const Op& op, std::vector<at::Tensor> inputs, const std::string& what) {
+  expect_gradients_match_on_one_path(op, inputs, what + " (kernels)");
+  TorchOpsOnCpu torch_ops;
+  expect_gradients_match_on_one_path(op, inputs, what + " (LibTorch ops)");
 }
 
 TEST(GraphOps, AggregateGradients) {
@@ -544,8 +554,26 @@ TEST(GraphOps, RejectsBadInput) {
 
 TEST(GraphOps, EmptyBlock) {
   const Block block(Csr{}, {}, {}, {});
-  EXPECT_EQ(aggregate(block, Loops::with, at::zeros({0, 4})).sizes(), (std::vector<int64_t>{0, 4}));
-  EXPECT_EQ(edge_softmax(block, Loops::without, at::zeros({0, 2})).numel(), 0);
+  for (const bool torch_ops : {false, true}) {
+    std::optional<TorchOpsOnCpu> path;
+    if (torch_ops) path.emplace();
+    EXPECT_EQ(aggregate(block, Loops::with, at::zeros({0, 4})).sizes(), (std::vector<int64_t>{0, 4}));
+    EXPECT_EQ(edge_softmax(block, Loops::without, at::zeros({0, 2})).numel(), 0);
+  }
+}
+
+TEST(GraphOps, RejectsTensorsOffTheBlocksDevice) {
+  const Block block = random_block(6, 9, 8);
+  test::expect_error(
+      [&] {
+        aggregate(block, Loops::with, at::zeros({9, 4}, at::kMeta));
+      },
+      {"aggregate", "x is on meta", "expected cpu"});
+  test::expect_error(
+      [&] {
+        keyed_dropout(at::zeros({3, 2}), 0.5, 0, distinct_ids(3, 0).to(at::kMeta), true);
+      },
+      {"keyed_dropout", "ids", "on meta"});
 }
 
 // ---- determinism --------------------------------------------------------------------------
@@ -572,6 +600,33 @@ std::vector<at::Tensor> run_all_ops(const Block& block, int threads) {
   ((y * y).sum() + (z * z).sum()).backward();
   EXPECT_EQ(p.size(0), nnz);
   return {y, z, p, x.grad(), xh.grad(), d.grad(), s.grad()};
+}
+
+// The LibTorch ops (the GPU path) compute what the kernels compute: the same dropout bits, and
+// sums that differ only in rounding.
+TEST(GraphOps, LibTorchOpsMatchTheKernels) {
+  const Block block = random_block(800, 1000, 10, 40);
+  const auto kernels = run_all_ops(block, 2);
+  std::vector<at::Tensor> torch_ops;
+  {
+    TorchOpsOnCpu path;
+    torch_ops = run_all_ops(block, 2);
+  }
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    EXPECT_TRUE(at::allclose(kernels[i], torch_ops[i], 1e-5, 1e-5))
+        << "result " << i << ": largest difference " << (kernels[i] - torch_ops[i]).abs().max().item<double>();
+  }
+  for (const double p : {0.1, 0.5, 0.9}) {
+    const at::Tensor x = at::rand({300, 37}) + 0.5, w = at::rand({block.with_self_loops().nnz(), 3}) + 0.5;
+    const at::Tensor rows = keyed_dropout(x, p, 21, block.node_ids().narrow(0, 0, 300), true);
+    const at::Tensor edges = keyed_edge_dropout(block, Loops::with, w, p, 22, true);
+    TorchOpsOnCpu path;
+    const at::Tensor rows_t = keyed_dropout(x, p, 21, block.node_ids().narrow(0, 0, 300), true);
+    const at::Tensor edges_t = keyed_edge_dropout(block, Loops::with, w, p, 22, true);
+    EXPECT_TRUE(at::equal(rows.eq(0), rows_t.eq(0))) << "row dropout mask, p = " << p;
+    EXPECT_TRUE(at::equal(edges.eq(0), edges_t.eq(0))) << "edge dropout mask, p = " << p;
+    EXPECT_TRUE(at::allclose(rows, rows_t) && at::allclose(edges, edges_t)) << "dropout scale, p = " << p;
+  }
 }
 
 TEST(Kernels, DeterministicAcrossRunsAndThreadCounts) {
