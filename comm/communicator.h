@@ -95,6 +95,11 @@ bool mpi_started();
 // otherwise), so the other ranks stop instead of waiting for this one.
 [[noreturn]] void abort_job(int code);
 
+// `inner`'s ranks for tensors on `device`: every call copies them to inner's device (the host,
+// for MPI) and the results back. The MPI backend on GPUs: ranks sharing a GPU, or no NCCL.
+// Set the deadline on `inner` first; it is inner's waits that enforce it.
+std::shared_ptr<Communicator> staged(std::shared_ptr<Communicator> inner, at::Device device);
+
 // NCCL over the GPUs of the job, one per rank chosen by local rank; the NCCL id travels over
 // `bootstrap` (an MPI communicator). Throws Error when Halo was built without CUDA/NCCL.
 std::shared_ptr<Communicator> nccl_world(const std::shared_ptr<Communicator>& bootstrap);

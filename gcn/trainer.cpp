@@ -128,7 +128,7 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
 
 Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model model, const TrainerOptions& options)
     : options_(options),
-      comm_(std::move(comm)),
+      comm_(comm->device() == options.device() ? std::move(comm) : staged(std::move(comm), options.device())),
       labels_(shard.labels),
       train_index_(index_of(shard.train_mask)),
       val_index_(index_of(shard.val_mask)),
@@ -147,8 +147,11 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   // the halo nodes travel too: they key dropout.
   const at::Tensor inner_ids =
       at::tensor(std::vector<int64_t>(shard.inner_original_ids.begin(), shard.inner_original_ids.end()), at::kLong);
-  const at::Tensor halo_ids = exchange_->bcast(inner_ids.unsqueeze(1), 0, "set-up, node ids").flatten();
-  features_ = at::cat({shard.features, exchange_->bcast(shard.features.contiguous(), 0, "set-up, input features")});
+  const at::Device device = options_.device();
+  const at::Tensor halo_ids =
+      exchange_->bcast(inner_ids.unsqueeze(1).to(device), 0, "set-up, node ids").flatten().cpu();
+  const at::Tensor features = shard.features.to(device).contiguous();
+  features_ = at::cat({features, exchange_->bcast(features, 0, "set-up, input features")});
   const at::Tensor ids = at::cat({inner_ids, halo_ids});
   block_ = std::make_unique<Block>(
       shard_block(shard, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())));
@@ -177,9 +180,17 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
 
 void Trainer::set_up() {
   const TrainerOptions& o = options_;
+  const at::Device device = o.device();
+  block_->to(device);
+  features_ = features_.to(device);
+  labels_ = labels_.to(device);
+  train_index_ = train_index_.to(device);
+  val_index_ = val_index_.to(device);
+  test_index_ = test_index_.to(device);
+  model_->to(device);
   // Mostly-zero input features (bag-of-words) reach layer 0 as sparse rows: the same results,
-  // in time and memory proportional to the non-zeros.
-  if (model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
+  // in time and memory proportional to the non-zeros. (A CPU format: GPUs keep them dense.)
+  if (device.is_cpu() && model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
     features_ = sparse_rows(features_);
   }
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
@@ -189,12 +200,20 @@ void Trainer::set_up() {
   }
   // An unusable checkpoint folder fails now, not after the first epochs of training.
   if (!o.checkpoint_dir().empty()) create_checkpoint_folder(o.checkpoint_dir());
-  at::Tensor counts = at::tensor({train_index_.numel(), val_index_.numel(), test_index_.numel()}, at::kLong);
-  if (comm_) comm_->allreduce(counts, ReduceOp::sum, "set-up, split sizes");
+  const at::Tensor counts =
+      over_ranks(at::tensor({train_index_.numel(), val_index_.numel(), test_index_.numel()}, at::kLong), ReduceOp::sum,
+                 "set-up, split sizes");
   global_train_ = counts[0].item<int64_t>();
   global_val_ = counts[1].item<int64_t>();
   global_test_ = counts[2].item<int64_t>();
   optimizer_ = std::make_unique<torch::optim::Adam>(parameter_groups(*model_, o), torch::optim::AdamOptions(o.lr()));
+}
+
+at::Tensor Trainer::over_ranks(const at::Tensor& t, ReduceOp op, const std::string& what) const {
+  if (!comm_) return t;
+  at::Tensor on_device = t.to(comm_->device());
+  comm_->allreduce(on_device, op, what);
+  return on_device.cpu();
 }
 
 at::Tensor Trainer::forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key) {
@@ -211,6 +230,7 @@ HaloFill Trainer::exchange_fill(HaloExchange& exchange, const at::Tensor& scale,
 // from the full halo's (fixed, so layer 0 still never exchanges) and scaled.
 void Trainer::draw_sample() {
   sample_ = sampler_->draw(epoch_);
+  if (sample_.scale.defined()) sample_.scale = sample_.scale.to(options_.device());
   const BoundarySample& sample = sample_;
   const int64_t inner = exchange_->plan().num_inner, halo = sample.plan.num_halo;
   std::vector<int32_t> columns(static_cast<size_t>(inner));
@@ -218,7 +238,8 @@ void Trainer::draw_sample() {
   for (int32_t h : sample.halo) columns.push_back(static_cast<int32_t>(inner + h));
   sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
   if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
-  const at::Tensor index = at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong);
+  const at::Tensor index =
+      at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong).to(options_.device());
   if (is_sparse_rows(features_)) {
     at::Tensor scale = sample.scale;
     if (scale.defined()) scale = at::cat({at::ones({inner}, scale.options()), scale});
@@ -267,14 +288,16 @@ double Trainer::allreduce_gradients(double local_loss) {
 void Trainer::check_replicas() {
   uint64_t hash = 0;
   for (const at::Tensor& p : model_->parameters()) {
-    const at::Tensor bits = p.detach().contiguous().view(at::kInt).flatten();
+    const at::Tensor bits = p.detach().cpu().contiguous().view(at::kInt).flatten();
     const int32_t* w = bits.data_ptr<int32_t>();
     for (int64_t i = 0; i < bits.numel(); ++i) hash = mix64(hash ^ static_cast<uint32_t>(w[i]));
   }
-  at::Tensor mine = at::tensor({static_cast<int64_t>(hash)}, at::kLong), root = mine.clone();
+  const at::Tensor mine = at::tensor({static_cast<int64_t>(hash)}, at::kLong);
+  at::Tensor root = mine.to(comm_->device());
   comm_->broadcast(root, 0, fmt::format("epoch {}, weight check", epoch_));
-  at::Tensor differing = at::tensor({static_cast<int64_t>(!root.equal(mine))}, at::kLong);
-  comm_->allreduce(differing, ReduceOp::sum, fmt::format("epoch {}, weight check", epoch_));
+  root = root.cpu();
+  const at::Tensor differing = over_ranks(at::tensor({static_cast<int64_t>(!root.equal(mine))}, at::kLong),
+                                          ReduceOp::sum, fmt::format("epoch {}, weight check", epoch_));
   if (differing.item<int64_t>() > 0) {
     throw Error(fmt::format("epoch {}: the weights of {} rank(s) differ from rank 0's after the step{}", epoch_,
                             differing.item<int64_t>(),
@@ -291,8 +314,9 @@ Accuracy Trainer::evaluate() {
   auto correct = [&](const at::Tensor& index) {
     return predicted.index_select(0, index).eq(labels_.index_select(0, index)).sum().item<int64_t>();
   };
-  at::Tensor counts = at::tensor({correct(train_index_), correct(val_index_), correct(test_index_)}, at::kLong);
-  if (comm_) comm_->allreduce(counts, ReduceOp::sum, fmt::format("epoch {} evaluation, correct counts", epoch_));
+  const at::Tensor counts =
+      over_ranks(at::tensor({correct(train_index_), correct(val_index_), correct(test_index_)}, at::kLong),
+                 ReduceOp::sum, fmt::format("epoch {} evaluation, correct counts", epoch_));
   auto share = [](int64_t c, int64_t n) { return n == 0 ? 0.0 : static_cast<double>(c) / static_cast<double>(n); };
   return {share(counts[0].item<int64_t>(), global_train_), share(counts[1].item<int64_t>(), global_val_),
           share(counts[2].item<int64_t>(), global_test_)};
@@ -382,11 +406,9 @@ void Trainer::spread_over_ranks(EpochMetrics& m) const {
   for (const auto& [i, value] :
        {std::pair{0, m.compute_seconds}, {1, m.exposed_comm_seconds}, {2, m.allreduce_seconds}})
     sum[n + i * ranks + rank] = value;
-  if (comm_) {
-    comm_->allreduce(max, ReduceOp::max, fmt::format("epoch {}, metrics", epoch_));
-    comm_->allreduce(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
-    m.ranks = ranks;
-  }
+  max = over_ranks(max, ReduceOp::max, fmt::format("epoch {}, metrics", epoch_));
+  sum = over_ranks(sum, ReduceOp::sum, fmt::format("epoch {}, metrics", epoch_));
+  m.ranks = ranks;
   const auto by_rank = [&](int i) {
     const at::Tensor part = sum.narrow(0, n + i * ranks, ranks).contiguous();
     return std::vector<double>(part.data_ptr<double>(), part.data_ptr<double>() + ranks);
@@ -526,8 +548,10 @@ void Trainer::load_checkpoint(const std::string& dir) {
 // zip container loads in both.
 void export_weights(const Model& model, const std::string& path) {
   c10::Dict<std::string, at::Tensor> weights;
-  for (const auto& p : model->named_parameters()) weights.insert(p.key(), p.value().detach().clone());
-  for (const auto& b : model->named_buffers()) weights.insert(b.key(), b.value().detach().clone());
+  // Host copies: the file loads on a machine without the GPU that trained it.
+  const auto host_copy = [](const at::Tensor& t) { return t.detach().to(at::kCPU, false, true); };
+  for (const auto& p : model->named_parameters()) weights.insert(p.key(), host_copy(p.value()));
+  for (const auto& b : model->named_buffers()) weights.insert(b.key(), host_copy(b.value()));
   std::string pickle;
   torch::jit::Pickler pickler([&](const char* data, size_t size) { pickle.append(data, size); }, nullptr, nullptr,
                               nullptr, nullptr, /*tag_aggregates=*/false);

@@ -66,6 +66,9 @@ struct TrainerOptions {
   // PipeGCN: exchange one-epoch-stale halo rows and gradients while computing (with smoothing
   // options); the first epoch runs synchronously.
   TORCH_ARG(std::optional<StaleOptions>, pipeline) = std::nullopt;
+  // Where the model, features and graph ops live (cuda:N: a GPU). Distributed, a communicator on
+  // another device is staged through its memory (comm/communicator.h, staged()).
+  TORCH_ARG(at::Device, device) = at::kCPU;
   // Called with the epoch number before every training epoch (schedules, logging, fault injection).
   TORCH_ARG(std::function<void(int64_t)>, before_epoch) = nullptr;
 };
@@ -151,6 +154,8 @@ class Trainer {
   at::Tensor loss(const at::Tensor& logits) const;
   double allreduce_gradients(double local_loss);
   void check_replicas();
+  // `t` (host memory) reduced over the ranks on the communicator's device; back on the host.
+  at::Tensor over_ranks(const at::Tensor& t, ReduceOp op, const std::string& what) const;
   void spread_over_ranks(EpochMetrics& m) const;
 
   TrainerOptions options_;

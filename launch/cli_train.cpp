@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <torch/cuda.h>
 #include <torch/utils.h>
 
 #include <CLI/CLI.hpp>
@@ -22,10 +23,40 @@
 #include "partition/partition_dir.h"
 
 namespace halo::cli {
+namespace {
+
+// --device cuda: the GPU of this rank's local rank, so the ranks of a node spread over its GPUs.
+at::Device chosen_device(const std::string& name, int rank, int local_rank) {
+  if (name == "cpu") return at::kCPU;
+  const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+  if (gpus == 0) {
+    throw UsageError(fmt::format("--device cuda: rank {} sees no GPU ({})", rank,
+                                 at::hasCUDA() ? "check CUDA_VISIBLE_DEVICES and the driver"
+                                               : "this Halo was built against a LibTorch without CUDA"));
+  }
+  return {at::kCUDA, static_cast<at::DeviceIndex>(local_rank % gpus)};
+}
+
+// NCCL when every rank of a node has a GPU of its own; otherwise MPI, staged through host
+// memory (the Trainer stages a communicator whose device is not its own).
+std::shared_ptr<Communicator> chosen_communicator(std::shared_ptr<Communicator> mpi, const std::string& backend,
+                                                  at::Device device) {
+  const bool own_gpu = device.is_cuda() && mpi->local_size() <= static_cast<int>(torch::cuda::device_count());
+  if (backend == "mpi" || (backend == "auto" && !(own_gpu && nccl_built()))) return mpi;
+  if (!own_gpu) {
+    throw UsageError(fmt::format("--comm nccl needs --device cuda and a GPU per rank ({} ranks on this host, {} GPUs)",
+                                 mpi->local_size(), torch::cuda::device_count()));
+  }
+  std::shared_ptr<Communicator> nccl = nccl_world(mpi);
+  nccl->set_deadline(mpi->deadline());
+  return nccl;
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app) {
   struct Args {
-    std::string spec, parts, metrics, checkpoint, export_path;
+    std::string spec, parts, metrics, checkpoint, export_path, device = "cpu", comm = "auto";
     double deadline = 600;
     std::vector<int64_t> stall;  // rank, epoch
     ModelOptions model;
@@ -42,6 +73,13 @@ void add_train_command(CLI::App& app) {
   auto* parts = cmd->add_option("--parts", a.parts,
                                 "Partition directory (halo partition): under `mpirun -np K`, rank k trains on part k");
   dataset->excludes(parts);
+  cmd->add_option("--device", a.device,
+                  "Where tensors and kernels live: cpu, or cuda (the GPU of each rank's local rank)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--comm", a.comm,
+                  "Backend between ranks: auto (NCCL with a GPU per rank, else MPI), mpi (GPU tensors staged "
+                  "through host memory), nccl")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
   cmd->add_option("--deadline", a.deadline, "Seconds a rank waits for a peer before failing the job")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--check-replicas", a.check_replicas, "Check after every step that all ranks hold the same weights");
@@ -103,6 +141,8 @@ void add_train_command(CLI::App& app) {
     std::string name;
     TrainedEstimate igcn;  // the I-GCN accelerator estimate printed at the end (accel_model/)
     if (a.parts.empty()) {
+      if (a.comm == "nccl") throw UsageError("--comm nccl needs a distributed run (--parts DIR under mpirun)");
+      options.device(chosen_device(a.device, 0, 0));
       Dataset d = load_dataset(a.spec);
       if (a.normalize_features) d.features = row_normalized(d.features);
       spdlog::info("{}", describe(d));
@@ -127,10 +167,12 @@ void add_train_command(CLI::App& app) {
           while (epoch == a.stall[1]) std::this_thread::sleep_for(std::chrono::hours(1));
         });
       }
+      options.device(chosen_device(a.device, comm->rank(), comm->local_rank()));
+      comm = chosen_communicator(comm, a.comm, options.device());
       Shard shard = load_shard(meta, comm->rank());
       if (a.normalize_features) shard.features = row_normalized(shard.features);
-      spdlog::info("{}: {} ranks ({} backend, {} threads each), deadline {} s", a.parts, comm->size(), comm->backend(),
-                   at::get_num_threads(), a.deadline);
+      spdlog::info("{}: {} ranks on {} ({} backend, {} threads each), deadline {} s", a.parts, comm->size(), a.device,
+                   comm->backend(), at::get_num_threads(), a.deadline);
       name = meta.dataset;
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
@@ -154,7 +196,9 @@ void add_train_command(CLI::App& app) {
     nlohmann::json j = r.to_json();
     j["mean_epoch_seconds"] = mean_epoch;
     j["ranks"] = r.epochs.empty() ? 1 : r.epochs.front().ranks;
-    const IgcnReport estimate = igcn(trainer->model());
+    Model trained = trainer->model();
+    trained->to(at::kCPU);  // the estimate times inference on the CPU
+    const IgcnReport estimate = igcn(trained);
     j["igcn"] = estimate.json;
     emit(a.json, j,
          fmt::format("{} {} x{}: best validation {:.2f}% at epoch {}, test accuracy there {:.2f}% "

@@ -95,7 +95,7 @@ void StaleExchange::begin_epoch(int64_t epoch) {
     const BoundarySample sample = sampler_->draw(e);
     exchanges_[s]->replan(sample.plan);
     planned_[s] = e;
-    halo_index_[s] = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong);
+    halo_index_[s] = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong).to(device());
   }
 }
 
@@ -132,10 +132,11 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
 // avg = gamma * avg + (1 - gamma) * rows, per halo node of the full plan; a node's first rows
 // start its average.
 at::Tensor StaleExchange::smooth_rows(Layer& state, const at::Tensor& rows) {
-  const at::Tensor index = sampler_ ? halo_index_[slot(epoch_)] : at::arange(num_halo_, at::kLong);
+  const at::Tensor index =
+      sampler_ ? halo_index_[slot(epoch_)] : at::arange(num_halo_, at::dtype(at::kLong).device(device()));
   if (!state.row_average.defined()) {
     state.row_average = at::zeros({num_halo_, rows.size(1)}, rows.options());
-    state.row_seen = at::zeros({num_halo_, 1}, at::kBool);
+    state.row_seen = at::zeros({num_halo_, 1}, rows.options().dtype(at::kBool));
   }
   const at::Tensor seen = state.row_seen.index_select(0, index);
   const double g = options_.gamma();
@@ -182,7 +183,8 @@ at::Tensor StaleExchange::arrived_rows(Layer& s) {
 
 at::Tensor StaleExchange::arrived_gradients(Layer& s) {
   HaloExchange& exchange = *exchanges_[s.gradients->slot];
-  at::Tensor sum = at::zeros({exchange.plan().num_inner, s.gradients->width}, s.gradients->dtype);
+  at::Tensor sum =
+      at::zeros({exchange.plan().num_inner, s.gradients->width}, at::dtype(s.gradients->dtype).device(device()));
   exchange.reduce_end(std::move(s.gradients->pending), sum);
   s.gradients.reset();
   return sum;
@@ -205,7 +207,7 @@ c10::Dict<std::string, at::Tensor> StaleExchange::checkpoint_state() {
     if (s.rows) s.ready_rows = arrived_rows(s);
     if (s.gradients) s.ready_gradients = arrived_gradients(s);
     for (const auto& [part, t] : state_parts(s)) {
-      if (t->defined()) out.insert(fmt::format("layer{}.{}", l, part), *t);
+      if (t->defined()) out.insert(fmt::format("layer{}.{}", l, part), t->cpu());
     }
   }
   return out;
@@ -222,7 +224,7 @@ void StaleExchange::restore(const c10::Dict<std::string, at::Tensor>& state) {
     bool known = false;
     for (const auto& [name, t] : state_parts(layer(l))) {
       if (name == part) {
-        *t = item.value();
+        *t = item.value().to(device());  // a checkpoint holds host copies
         known = true;
       }
     }

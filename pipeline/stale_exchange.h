@@ -83,6 +83,7 @@ class StaleExchange {
 
  private:
   friend class StaleFillFunction;
+  at::Device device() const { return exchanges_[0]->communicator().device(); }
   struct InFlight {
     HaloExchange::Pending pending;
     int slot = 0;       // the exchange that started it

@@ -1,6 +1,7 @@
 // The `halo` binary end to end: exit codes (0 ok, 1 runtime error, 2 usage error), --json
 // output, and error messages that reach the user.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <filesystem>
 #include <fstream>
@@ -67,6 +68,19 @@ TEST(Cli, UnwritableOutputsFailBeforeTraining) {
             std::string::npos)
       << checkpoint.out;
   EXPECT_EQ(std::filesystem::exists(log) ? std::filesystem::file_size(log) : 0u, 0u) << "trained before failing";
+}
+
+// --device cuda without a GPU (this build's LibTorch is CPU-only, or none is visible) is a usage
+// error that says which, before any data is read; --comm nccl needs ranks.
+TEST(Cli, DeviceWithoutAGpuIsAClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU is visible: --device cuda trains";
+  const Outcome cuda = halo("train tiny --epochs 1 --device cuda", true);
+  EXPECT_EQ(cuda.code, 2);
+  EXPECT_NE(cuda.out.find("--device cuda: rank 0 sees no GPU"), std::string::npos) << cuda.out;
+  EXPECT_EQ(cuda.out.find("tiny:"), std::string::npos) << "read the data first: " << cuda.out;
+  const Outcome nccl = halo("train tiny --epochs 1 --comm nccl", true);
+  EXPECT_EQ(nccl.code, 2);
+  EXPECT_NE(nccl.out.find("--comm nccl needs a distributed run"), std::string::npos) << nccl.out;
 }
 
 // `halo plot`: four PNG pictures from a run's metrics, and bad metrics named by file and line.

@@ -109,21 +109,25 @@ double global_sum(const at::Tensor& local) {
   return t.item<double>();
 }
 
+// The MPI backend, and the same staged through separate host buffers (how ranks on GPUs without
+// NCCL talk): every result must land in the caller's tensors alike.
+std::vector<std::shared_ptr<Communicator>> backends() { return {mpi_world(), staged(mpi_world(), at::kCPU)}; }
+
 TEST(CommCollectives, AllreduceSumMaxMin) {
-  const auto world = mpi_world();
-  const int r = world->rank(), k = world->size();
-  for (at::ScalarType type : {at::kFloat, at::kDouble, at::kLong, at::kInt}) {
-    SCOPED_TRACE(c10::toString(type));
-    const auto make = [&] { return at::tensor({r + 1.0, -(r + 1.0), 3.0}, at::kDouble).to(type); };
-    at::Tensor sum = make(), max = make(), min = make();
-    world->allreduce(sum, ReduceOp::sum, "sum");
-    world->allreduce(max, ReduceOp::max, "max");
-    world->allreduce(min, ReduceOp::min, "min");
-    const double total = k * (k + 1) / 2.0;
-    EXPECT_TRUE(sum.to(at::kDouble).equal(at::tensor({total, -total, 3.0 * k}, at::kDouble)));
-    EXPECT_TRUE(max.to(at::kDouble).equal(at::tensor({1.0 * k, -1.0, 3.0}, at::kDouble)));
-    EXPECT_TRUE(min.to(at::kDouble).equal(at::tensor({1.0, -1.0 * k, 3.0}, at::kDouble)));
-  }
+  for (const auto& world : backends())
+    for (at::ScalarType type : {at::kFloat, at::kDouble, at::kLong, at::kInt}) {
+      SCOPED_TRACE(world->backend() + " " + c10::toString(type));
+      const int r = world->rank(), k = world->size();
+      const auto make = [&] { return at::tensor({r + 1.0, -(r + 1.0), 3.0}, at::kDouble).to(type); };
+      at::Tensor sum = make(), max = make(), min = make();
+      world->allreduce(sum, ReduceOp::sum, "sum");
+      world->allreduce(max, ReduceOp::max, "max");
+      world->allreduce(min, ReduceOp::min, "min");
+      const double total = k * (k + 1) / 2.0;
+      EXPECT_TRUE(sum.to(at::kDouble).equal(at::tensor({total, -total, 3.0 * k}, at::kDouble)));
+      EXPECT_TRUE(max.to(at::kDouble).equal(at::tensor({1.0 * k, -1.0, 3.0}, at::kDouble)));
+      EXPECT_TRUE(min.to(at::kDouble).equal(at::tensor({1.0, -1.0 * k, 3.0}, at::kDouble)));
+    }
 }
 
 TEST(CommCollectives, BroadcastAndBarrier) {
@@ -137,29 +141,37 @@ TEST(CommCollectives, BroadcastAndBarrier) {
   world->broadcast(t, root, "broadcast");
   EXPECT_TRUE(t.equal(at::arange(12, at::kLong).reshape({3, 4}) + 100 * root));
   for (int i = 0; i < 3; ++i) world->barrier("barrier");
+  const auto staged_world = staged(world, at::kCPU);
+  EXPECT_EQ(staged_world->backend(), "mpi (staged through host memory)");
+  EXPECT_EQ(staged_world->rank(), world->rank());
+  EXPECT_EQ(staged_world->local_size(), world->local_size());
+  at::Tensor u = at::full({5}, world->rank(), at::kFloat);
+  staged_world->broadcast(u, root, "staged broadcast");
+  EXPECT_TRUE(u.equal(at::full({5}, root, at::kFloat)));
 }
 
 // Rank s sends (s + 2d) % 3 rows to rank d, itself included; no message where that is 0. Row
 // values say who sent them to whom.
 TEST(CommExchange, AlltoallvUnevenSizes) {
-  const auto world = mpi_world();
-  const int r = world->rank(), k = world->size();
   const auto rows = [](int s, int d) { return (s + 2 * d) % 3; };
-  for (at::ScalarType type : {at::kDouble, at::kLong, at::kFloat}) {
-    std::vector<at::Tensor> send(k), recv(k);
-    for (int j = 0; j < k; ++j) {
-      send[j] = (at::arange(rows(r, j) * 3, at::kDouble).reshape({-1, 3}) + 1000 * r + 100 * j).to(type);
-      // A missing message is an undefined tensor for odd peers, an empty one for even peers.
-      if (rows(j, r) > 0 || j % 2 == 0) recv[j] = at::full({rows(j, r), 3}, -1, type);
+  for (const auto& world : backends())
+    for (at::ScalarType type : {at::kDouble, at::kLong, at::kFloat}) {
+      SCOPED_TRACE(world->backend());
+      const int r = world->rank(), k = world->size();
+      std::vector<at::Tensor> send(k), recv(k);
+      for (int j = 0; j < k; ++j) {
+        send[j] = (at::arange(rows(r, j) * 3, at::kDouble).reshape({-1, 3}) + 1000 * r + 100 * j).to(type);
+        // A missing message is an undefined tensor for odd peers, an empty one for even peers.
+        if (rows(j, r) > 0 || j % 2 == 0) recv[j] = at::full({rows(j, r), 3}, -1, type);
+      }
+      world->alltoallv(send, recv, 5, "alltoallv");
+      for (int j = 0; j < k; ++j) {
+        if (!recv[j].defined()) continue;
+        EXPECT_TRUE(
+            recv[j].equal((at::arange(rows(j, r) * 3, at::kDouble).reshape({-1, 3}) + 1000 * j + 100 * r).to(type)))
+            << "from rank " << j;
+      }
     }
-    world->alltoallv(send, recv, 5, "alltoallv");
-    for (int j = 0; j < k; ++j) {
-      if (!recv[j].defined()) continue;
-      EXPECT_TRUE(
-          recv[j].equal((at::arange(rows(j, r) * 3, at::kDouble).reshape({-1, 3}) + 1000 * j + 100 * r).to(type)))
-          << "from rank " << j;
-    }
-  }
 }
 
 TEST(CommExchange, RejectsMisuse) {
@@ -288,21 +300,22 @@ TEST(CommHaloExchange, ReduceCountsCopies) {
 // <bcast(x), y> = <x, reduce(y)>, summed over ranks.
 TEST(CommHaloExchange, ReduceIsTheAdjointOfBcast) {
   at::manual_seed(1000 + mpi_world()->rank());
-  for (uint64_t seed : kSeeds) {
-    for (const Variant& v : kVariants) {
-      const Pattern p = random_pattern(seed, v.shuffled, v.extra);
-      HaloExchange exchange(p.plan, mpi_world());
-      for (int64_t f : {1, 7, 33}) {
-        const at::Tensor x = at::randn({p.plan.num_inner, f}, at::kDouble);
-        const at::Tensor y = at::randn({p.plan.num_halo, f}, at::kDouble);
-        at::Tensor reduced = at::zeros_like(x);
-        exchange.reduce(y, reduced, 1, "adjoint");
-        const double lhs = global_sum(exchange.bcast(x, 1, "adjoint") * y), rhs = global_sum(x * reduced);
-        EXPECT_LE(std::abs(lhs - rhs), 1e-12 * std::max({std::abs(lhs), std::abs(rhs), 1e-300}))
-            << "lhs " << lhs << " rhs " << rhs << " F " << f;
+  for (const auto& comm : backends())
+    for (uint64_t seed : kSeeds) {
+      for (const Variant& v : kVariants) {
+        const Pattern p = random_pattern(seed, v.shuffled, v.extra);
+        HaloExchange exchange(p.plan, comm);
+        for (int64_t f : {1, 7, 33}) {
+          const at::Tensor x = at::randn({p.plan.num_inner, f}, at::kDouble);
+          const at::Tensor y = at::randn({p.plan.num_halo, f}, at::kDouble);
+          at::Tensor reduced = at::zeros_like(x);
+          exchange.reduce(y, reduced, 1, "adjoint");
+          const double lhs = global_sum(exchange.bcast(x, 1, "adjoint") * y), rhs = global_sum(x * reduced);
+          EXPECT_LE(std::abs(lhs - rhs), 1e-12 * std::max({std::abs(lhs), std::abs(rhs), 1e-300}))
+              << "lhs " << lhs << " rhs " << rhs << " F " << f;
+        }
       }
     }
-  }
 }
 
 // A bcast and a reduce in flight at once (different tags), ended in the reverse order.
