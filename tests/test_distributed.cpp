@@ -8,7 +8,6 @@
 #include <tuple>
 
 #include "distributed_support.h"
-#include "gcn/graph_ops.h"
 
 namespace halo {
 namespace {
@@ -41,28 +40,6 @@ INSTANTIATE_TEST_SUITE_P(Models, Equivalence,
                            for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return name;
                          });
-
-// The GPU path, where no GPU is: graph ops as LibTorch ops (TorchOpsOnCpu) and every message
-// staged through separate host buffers (staged()), as ranks on a GPU without NCCL run them. K
-// ranks still train like one process on that path, and that process like the kernels.
-TEST(DevicePath, StagedRanksWithLibTorchOpsTrainLikeOneProcess) {
-  const std::shared_ptr<Communicator> comm = mpi_world();
-  SharedDir dir(*comm);
-  const std::optional<Dataset> d = partition_for_ranks(*comm, "community:nodes=3000", dir.path());
-  for (const std::string kind : {"gcn", "gat"}) {
-    SCOPED_TRACE(kind);
-    const ModelOptions mo = ModelOptions().kind(kind).hidden(kind == "gat" ? 8 : 16).dropout(0.5);
-    const TrainerOptions to = TrainerOptions().epochs(10).eval_every(5).seed(7);
-    const std::optional<TrainResult> kernels =
-        comm->rank() == 0 ? std::optional(train_whole(*d, mo, to)) : std::nullopt;
-    TorchOpsOnCpu path;
-    const TrainResult parts = train_parts(staged(comm, at::kCPU), dir.path(), mo, to);
-    if (comm->rank() > 0) continue;
-    const TrainResult whole = train_whole(*d, mo, to);
-    expect_same_run(parts, whole);
-    expect_same_run(whole, *kernels);
-  }
-}
 
 // Kipf & Welling's Cora setup, 200 epochs: the ranks' result is the one process's, and it is a
 // real result (about 81% test accuracy).
