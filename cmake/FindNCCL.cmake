@@ -1,9 +1,13 @@
 # FindNCCL: nccl.h and libnccl.
-# Hints: NCCL_ROOT, $ENV{NCCL_HOME}, the CUDA toolkit (find_package(CUDAToolkit) first), /usr/local/cuda.
+# Hints: NCCL_ROOT, $ENV{NCCL_HOME}, the NCCL a pip LibTorch was built with (site-packages/nvidia/nccl,
+# whose library has no unversioned name; libtorch_cuda needs its symbols), the CUDA toolkit
+# (find_package(CUDAToolkit) first), /usr/local/cuda.
 # Defines NCCL_FOUND, NCCL_VERSION, NCCL_INCLUDE_DIRS, NCCL_LIBRARIES and the target NCCL::NCCL.
-set(_nccl_hints ${NCCL_ROOT} $ENV{NCCL_HOME} ${CUDAToolkit_LIBRARY_ROOT} ${CUDAToolkit_TARGET_DIR} /usr/local/cuda)
+set(_nccl_hints ${NCCL_ROOT} $ENV{NCCL_HOME} ${TORCH_INSTALL_PREFIX}/../nvidia/nccl ${CUDAToolkit_LIBRARY_ROOT}
+  ${CUDAToolkit_TARGET_DIR} /usr/local/cuda)
 find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${_nccl_hints} ${CUDAToolkit_INCLUDE_DIRS} PATH_SUFFIXES include)
-find_library(NCCL_LIBRARY nccl HINTS ${_nccl_hints} ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR HINTS ${_nccl_hints} ${CUDAToolkit_LIBRARY_DIR}
+  PATH_SUFFIXES lib lib64)
 
 if(NCCL_INCLUDE_DIR AND EXISTS "${NCCL_INCLUDE_DIR}/nccl.h")
   file(STRINGS "${NCCL_INCLUDE_DIR}/nccl.h" _nccl_defines REGEX "^#define NCCL_(MAJOR|MINOR|PATCH) ")

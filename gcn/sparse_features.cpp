@@ -5,6 +5,7 @@
 #include <ATen/ops/_sparse_csr_tensor_unsafe.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <torch/version.h>
 
 #include <string>
 
@@ -13,16 +14,26 @@
 namespace halo {
 namespace {
 
-// LibTorch 1.13 warns once per process that its sparse CSR tensors are in beta. Halo uses them
-// only as a container (its own kernels do the work), so that notice would only alarm users.
+// LibTorch warns once per process that its sparse CSR tensors are in beta. Halo uses them only
+// as a container (its own kernels do the work), so that notice would only alarm users. (The
+// handler's interface changed in LibTorch 2: Debian's is 1.13, GPU machines' pip builds are 2.)
 struct Quiet : c10::WarningHandler {
+#if TORCH_VERSION_MAJOR >= 2
+  void process(const c10::Warning&) override {}
+#else
   void process(const c10::SourceLocation&, const std::string&, bool) override {}
+#endif
 };
+#if TORCH_VERSION_MAJOR >= 2
+using WarningHandlerGuard = c10::WarningUtils::WarningHandlerGuard;
+#else
+using WarningHandlerGuard = c10::Warning::WarningHandlerGuard;
+#endif
 
 at::Tensor make_sparse_rows(const at::Tensor& offsets, const at::Tensor& columns, const at::Tensor& values,
                             int64_t rows, int64_t cols) {
   Quiet quiet;
-  const c10::Warning::WarningHandlerGuard guard(&quiet);
+  const WarningHandlerGuard guard(&quiet);
   // The parts are built here and valid by construction: the checking constructor would pass over
   // every entry again.
   return at::_sparse_csr_tensor_unsafe(offsets, columns, values, {rows, cols}, values.options().layout(at::kSparseCsr));

@@ -30,9 +30,12 @@ at::Device chosen_device(const std::string& name, int rank, int local_rank) {
   if (name == "cpu") return at::kCPU;
   const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
   if (gpus == 0) {
-    throw UsageError(fmt::format("--device cuda: rank {} sees no GPU ({})", rank,
-                                 at::hasCUDA() ? "check CUDA_VISIBLE_DEVICES and the driver"
-                                               : "this Halo was built against a LibTorch without CUDA"));
+#ifdef HALO_TORCH_CUDA
+    const char* why = "check the driver and CUDA_VISIBLE_DEVICES";
+#else
+    const char* why = "this Halo was built against a LibTorch without CUDA";
+#endif
+    throw UsageError(fmt::format("--device cuda: rank {} sees no GPU ({})", rank, why));
   }
   return {at::kCUDA, static_cast<at::DeviceIndex>(local_rank % gpus)};
 }
