@@ -7,11 +7,15 @@
 
 namespace halo {
 
+// The constants of mix64 and stream_key (gcn/kernels/torch_ops.cpp repeats the maths on tensors).
+constexpr uint64_t kMixIncrement = 0x9e3779b97f4a7c15ULL, kMixFactor1 = 0xbf58476d1ce4e5b9ULL,
+                   kMixFactor2 = 0x94d049bb133111ebULL, kStreamIncrement = 0x632be59bd9b4e019ULL;
+
 // SplitMix64 finaliser (Steele, Lea, Flood 2014): a bijective 64-bit mix.
 inline uint64_t mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x += kMixIncrement;
+  x = (x ^ (x >> 30)) * kMixFactor1;
+  x = (x ^ (x >> 27)) * kMixFactor2;
   return x ^ (x >> 31);
 }
 
@@ -19,7 +23,7 @@ inline uint64_t mix64(uint64_t x) {
 inline uint64_t stream_key(uint64_t first) { return mix64(first); }
 template <class... Rest>
 uint64_t stream_key(uint64_t first, uint64_t second, Rest... rest) {
-  return stream_key(mix64(first) ^ (second + 0x632be59bd9b4e019ULL), static_cast<uint64_t>(rest)...);
+  return stream_key(mix64(first) ^ (second + kStreamIncrement), static_cast<uint64_t>(rest)...);
 }
 
 class CounterRng {

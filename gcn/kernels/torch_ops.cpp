@@ -49,15 +49,15 @@ at::Tensor shift_right(const at::Tensor& x, int s) {
 }
 
 at::Tensor mix64(at::Tensor x) {
-  x = x.add(bits(0x9e3779b97f4a7c15ULL));
-  x = x.bitwise_xor(shift_right(x, 30)).mul(bits(0xbf58476d1ce4e5b9ULL));
-  x = x.bitwise_xor(shift_right(x, 27)).mul(bits(0x94d049bb133111ebULL));
+  x = x.add(bits(kMixIncrement));
+  x = x.bitwise_xor(shift_right(x, 30)).mul(bits(kMixFactor1));
+  x = x.bitwise_xor(shift_right(x, 27)).mul(bits(kMixFactor2));
   return x.bitwise_xor(shift_right(x, 31));
 }
 
 // stream_key(first, second) for each pair.
 at::Tensor stream_keys(const at::Tensor& first, const at::Tensor& second) {
-  return mix64(mix64(first).bitwise_xor(second.add(bits(0x632be59bd9b4e019ULL))));
+  return mix64(mix64(first).bitwise_xor(second.add(bits(kStreamIncrement))));
 }
 
 // Whether CounterRng(key, counter).uniform() >= p, for broadcast key and counter tensors.
