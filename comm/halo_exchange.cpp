@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/index_tensor.h"
 #include "core/resources.h"
 
 namespace halo {
@@ -21,14 +22,6 @@ HaloExchange::Pending::Pending() = default;
 HaloExchange::Pending::Pending(Pending&&) noexcept = default;
 HaloExchange::Pending& HaloExchange::Pending::operator=(Pending&&) noexcept = default;
 HaloExchange::Pending::~Pending() = default;
-
-namespace {
-
-at::Tensor index_tensor(const std::vector<int32_t>& rows, at::Device device) {
-  return at::tensor(std::vector<int64_t>(rows.begin(), rows.end()), at::kLong).to(device);
-}
-
-}  // namespace
 
 HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm) : comm_(std::move(comm)) {
   plan_.num_inner = plan.num_inner;

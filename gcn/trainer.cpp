@@ -18,6 +18,7 @@
 #include "core/atomic_file.h"
 #include "core/counter_rng.h"
 #include "core/error.h"
+#include "core/index_tensor.h"
 #include "core/json_integer.h"
 #include "core/progress.h"
 #include "core/resources.h"
@@ -145,8 +146,7 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   // DESIGN rule 4: the input features are fixed, so their halo rows travel once, here, and
   // layer 0 aggregates over the full halo every epoch without an exchange. The dataset ids of
   // the halo nodes travel too: they key dropout.
-  const at::Tensor inner_ids =
-      at::tensor(std::vector<int64_t>(shard.inner_original_ids.begin(), shard.inner_original_ids.end()), at::kLong);
+  const at::Tensor inner_ids = index_tensor(shard.inner_original_ids);
   const at::Device device = options_.device();
   const at::Tensor halo_ids =
       exchange_->bcast(inner_ids.unsqueeze(1).to(device), 0, "set-up, node ids").flatten().cpu();
@@ -239,7 +239,7 @@ void Trainer::draw_sample() {
   sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
   if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
   const at::Tensor index =
-      at::tensor(std::vector<int64_t>(columns.begin() + inner, columns.end()), at::kLong).to(options_.device());
+      index_tensor(c10::ArrayRef<int32_t>(columns).slice(static_cast<size_t>(inner)), options_.device());
   if (is_sparse_rows(features_)) {
     at::Tensor scale = sample.scale;
     if (scale.defined()) scale = at::cat({at::ones({inner}, scale.options()), scale});

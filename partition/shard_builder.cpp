@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "core/index_tensor.h"
+
 namespace halo {
 namespace {
 
@@ -17,8 +19,7 @@ std::pair<int64_t, int64_t> segment(const std::vector<int32_t>& ids, int64_t lo,
 }
 
 at::Tensor gather_rows(const at::Tensor& t, const std::vector<int32_t>& ids) {
-  const at::Tensor index = at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
-  return t.index_select(0, index).contiguous();
+  return t.index_select(0, index_tensor(ids)).contiguous();
 }
 
 }  // namespace

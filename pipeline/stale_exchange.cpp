@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/index_tensor.h"
 
 namespace halo {
 
@@ -95,7 +96,7 @@ void StaleExchange::begin_epoch(int64_t epoch) {
     const BoundarySample sample = sampler_->draw(e);
     exchanges_[s]->replan(sample.plan);
     planned_[s] = e;
-    halo_index_[s] = at::tensor(std::vector<int64_t>(sample.halo.begin(), sample.halo.end()), at::kLong).to(device());
+    halo_index_[s] = index_tensor(sample.halo, device());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/index_tensor.h"
 
 namespace halo {
 namespace {
@@ -60,7 +61,7 @@ Block Block::keep_columns(const std::vector<int32_t>& columns) const {
     }
     a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
   }
-  const at::Tensor kept = at::tensor(std::vector<int64_t>(columns.begin(), columns.end()), at::kLong).to(device());
+  const at::Tensor kept = index_tensor(columns, device());
   Block b;
   b.adjacency_ = std::move(a);
   b.in_degree_ = in_degree_.index_select(0, kept);
@@ -103,14 +104,11 @@ const CsrTensors& Block::tensors(const Csr& a) const {
   if (slot == std::end(own)) throw Error("Block::tensors: the adjacency is not one of this Block's");
   std::unique_ptr<CsrTensors>& t = tensors_[slot - std::begin(own)];
   if (!t) {
-    const auto longs = [&](const auto& v) {
-      return at::tensor(std::vector<int64_t>(v.begin(), v.end()), at::kLong).to(device());
-    };
     t = std::make_unique<CsrTensors>();
-    t->offsets = longs(a.offsets);
-    t->cols = longs(a.indices);
+    t->offsets = index_tensor(a.offsets, device());
+    t->cols = index_tensor(a.indices, device());
     t->rows = at::arange(a.rows(), t->offsets.options()).repeat_interleave(t->offsets.diff());
-    if (!a.edge_ids.empty()) t->edge_ids = longs(a.edge_ids);
+    if (!a.edge_ids.empty()) t->edge_ids = index_tensor(a.edge_ids, device());
   }
   return *t;
 }
