@@ -108,6 +108,8 @@ class SparseBaseline {
 
 int main(int argc, char** argv) {
   using namespace halo;
+  select_blas_kernel(argv);
+  keep_freed_memory();
   CLI::App app("Full-epoch benchmark: Halo vs LibTorch sparse");
   int64_t nodes = 200000, features = 128, hidden = 256;
   double degree = 50;
@@ -120,7 +122,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Threads for both (default: all cores)");
   CLI11_PARSE(app, argc, argv);
   const auto thread_limit = use_threads(threads);
-  warn_if_reference_blas();
+  const BlasReport blas = blas_report();
 
   const Dataset d = generate_community(CommunityOptions()
                                            .name("bench")
@@ -129,7 +131,7 @@ int main(int argc, char** argv) {
                                            .degree_exponent(2.5)
                                            .num_features(features)
                                            .num_classes(41));
-  fmt::print("{} | {} threads | BLAS {}\n\n", describe(d), at::get_num_threads(), loaded_blas());
+  fmt::print("{} | {} threads | {}\n\n", describe(d), at::get_num_threads(), blas.text());
   fmt::print(
       "| model | Halo s/epoch | LibTorch sparse s/epoch | speed-up | Halo peak RSS MiB | LibTorch peak RSS MiB |\n"
       "|---|---|---|---|---|---|\n");

@@ -1,11 +1,168 @@
 #include "core/blas_check.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Functions.h>
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <link.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+#include "core/error.h"
 
 namespace halo {
+namespace {
+
+// Between the processes of one start: the kernels that failed the check (comma-separated), the
+// kernel OpenBLAS chose itself, the user's OPENBLAS_CORETYPE, and the kernel Halo set.
+constexpr const char* kTried = "HALO_BLAS_TRIED";
+constexpr const char* kOwn = "HALO_BLAS_OWN";
+constexpr const char* kUser = "HALO_BLAS_USER";
+constexpr const char* kSet = "HALO_BLAS_SET";
+constexpr const char* kStarts = "HALO_BLAS_STARTS";
+constexpr int kMaxStarts = 6;
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::istringstream in(list);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// The instruction-set class of an OpenBLAS kernel set, or of this CPU: 0 SSE, 1 AVX, 2 AVX2+FMA,
+// 3 AVX-512 (F, BW, DQ, VL: what OpenBLAS's SkylakeX kernels use).
+int isa_of_kernel(const std::string& kernel) {
+  const std::string k = lower(kernel);
+  for (const char* name : {"skylakex", "cooperlake", "sapphirerapids"})
+    if (k == name) return 3;
+  for (const char* name : {"haswell", "zen"})
+    if (k == name) return 2;
+  for (const char* name : {"sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"})
+    if (k == name) return 1;
+  return 0;
+}
+
+int isa_of_cpu() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return 3;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
+  if (__builtin_cpu_supports("avx")) return 1;
+  return 0;
+}
+
+// Kernels to try, best first: the user's OPENBLAS_CORETYPE if the CPU runs it, the widest for the
+// CPU, OpenBLAS's own choice, then narrower ones; less those that failed or the CPU cannot run.
+std::vector<std::string> candidates() {
+  const int cpu = isa_of_cpu();
+  std::vector<std::string> order;
+  if (!env(kUser).empty()) order.push_back(env(kUser));
+  order.push_back(widest_kernel_for_this_cpu());
+  order.push_back(env(kOwn));
+  for (const char* k : {"Haswell", "Sandybridge", "Prescott"}) order.push_back(k);
+  const std::vector<std::string> tried = split(env(kTried));
+  std::vector<std::string> out;
+  for (const std::string& k : order) {
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const std::string& o) { return lower(o) == lower(k); });
+    const bool failed =
+        std::any_of(tried.begin(), tried.end(), [&](const std::string& t) { return lower(t) == lower(k); });
+    if (!k.empty() && !seen && !failed && isa_of_kernel(k) <= cpu) out.push_back(k);
+  }
+  return out;
+}
+
+// Starts this program again with OPENBLAS_CORETYPE=kernel; returns only if that fails.
+void restart_with(const std::string& kernel, char** argv) {
+  const int starts = std::atoi(env(kStarts).c_str()) + 1;
+  if (starts > kMaxStarts) return;
+  setenv(kStarts, std::to_string(starts).c_str(), 1);
+  setenv("OPENBLAS_CORETYPE", kernel.c_str(), 1);
+  setenv(kSet, kernel.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  spdlog::warn("could not restart with the {} BLAS kernels ({}); keeping {}", kernel, std::strerror(errno),
+               openblas_kernel());
+}
+
+// Deterministic values in [-1, 1), without touching LibTorch's global generator.
+at::Tensor test_matrix(int64_t rows, int64_t cols, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  return at::rand({rows, cols}, gen, at::kFloat).mul_(2).sub_(1);
+}
+
+// c (float32, [m, n]) against the double-precision product of a [m, k] and b [k, n] on some of
+// its rows: evenly spread, the last included, as many as about 2e7 multiply-adds allow.
+bool matches(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor ac = a.contiguous(), bc = b.contiguous(), cc = c.contiguous();
+  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  const float* pa = ac.data_ptr<float>();
+  const float* pb = bc.data_ptr<float>();
+  const float* pc = cc.data_ptr<float>();
+  const int64_t checked = std::clamp<int64_t>(20000000 / std::max<int64_t>(1, k * n), 2, 64);
+  const int64_t step = std::max<int64_t>(1, m / checked);
+  // A k-term float sum in any order is within (k + 2) eps of the sum of absolute products.
+  const double gamma = (static_cast<double>(k) + 2) * std::numeric_limits<float>::epsilon();
+  std::vector<double> sum(static_cast<size_t>(n)), abs_sum(static_cast<size_t>(n));
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < m; i += step) rows.push_back(i);
+  if (m > 0 && rows.back() != m - 1) rows.push_back(m - 1);
+  for (const int64_t i : rows) {
+    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(abs_sum.begin(), abs_sum.end(), 0.0);
+    for (int64_t p = 0; p < k; ++p) {
+      const double x = pa[i * k + p];
+      for (int64_t j = 0; j < n; ++j) {
+        const double product = x * pb[p * n + j];
+        sum[j] += product;
+        abs_sum[j] += std::abs(product);
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      const double got = pc[i * n + j];
+      if (!(std::abs(got - sum[j]) <= gamma * abs_sum[j] + std::numeric_limits<float>::min())) return false;
+    }
+  }
+  return true;
+}
+
+double sgemm_gflops() {
+  constexpr int64_t n = 512;
+  const at::Tensor a = test_matrix(n, n, 1), b = test_matrix(n, n, 2);
+  at::Tensor c = at::mm(a, b);
+  double best = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / best / 1e9;
+}
+
+}  // namespace
 
 std::string loaded_blas() {
   std::string found;
@@ -24,15 +181,98 @@ std::string loaded_blas() {
   return found;
 }
 
-void warn_if_reference_blas() {
-  const std::string blas = loaded_blas();
-  if (blas.find("/blas/") != std::string::npos && blas.find("openblas") == std::string::npos) {
+std::string openblas_kernel() {
+  using CoreName = char* (*)();
+  const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return corename != nullptr ? std::string(corename()) : "";
+}
+
+std::string widest_kernel_for_this_cpu() {
+  switch (isa_of_cpu()) {
+    case 3:
+      return "SkylakeX";
+    case 2:
+      // OpenBLAS's Zen kernels are its Haswell ones with AMD's cache sizes.
+      return __builtin_cpu_is("amd") ? "Zen" : "Haswell";
+    case 1:
+      return "Sandybridge";
+    default:
+      return "Prescott";
+  }
+}
+
+bool gemm_matches_reference(int64_t m, int64_t k, int64_t n) {
+  const at::Tensor a = test_matrix(m, k, 3), b = test_matrix(k, n, 4), g = test_matrix(m, n, 5);
+  // Forward x W, and backward's x^T dy and dy W^T, each through a transposed operand.
+  return matches(at::mm(a, b), a, b) && matches(at::mm(a.t(), g), a.t(), g) && matches(at::mm(g, b.t()), g, b.t());
+}
+
+void select_blas_kernel(char** argv) {
+  const std::string kernel = openblas_kernel();
+  if (std::getenv(kUser) == nullptr) {  // the first start: remember what OpenBLAS and the user chose
+    setenv(kOwn, env("OPENBLAS_CORETYPE").empty() ? kernel.c_str() : "", 1);
+    setenv(kUser, env("OPENBLAS_CORETYPE").c_str(), 1);
+  }
+  const auto right = [] {
+    return gemm_matches_reference(1, 1, 1) && gemm_matches_reference(7, 257, 33) &&
+           gemm_matches_reference(257, 33, 7) && gemm_matches_reference(300, 520, 260);
+  };
+  if (kernel.empty()) {
+    if (!right()) throw Error(fmt::format("the BLAS library {} computes wrong float32 products", loaded_blas()));
+    return;
+  }
+  std::vector<std::string> next = candidates();
+  if (!next.empty() && lower(next.front()) != lower(kernel)) restart_with(next.front(), argv);
+  if (right()) return;
+  setenv(kTried, (env(kTried) + "," + kernel).c_str(), 1);
+  next = candidates();
+  if (next.empty()) {
+    throw Error(
+        fmt::format("every OpenBLAS kernel set tried ({}) computes wrong float32 products; select another "
+                    "BLAS with update-alternatives --config libblas.so.3-$(arch)-linux-gnu",
+                    env(kTried).substr(1)));
+  }
+  spdlog::warn("the {} BLAS kernels compute wrong float32 products on this CPU; trying {}", kernel, next.front());
+  restart_with(next.front(), argv);
+  throw Error(fmt::format("the {} BLAS kernels compute wrong float32 products and Halo could not restart", kernel));
+}
+
+nlohmann::json BlasReport::to_json() const {
+  return {{"library", library}, {"kernel", kernel},   {"chosen_by", chosen_by},
+          {"widest", widest},   {"threads", threads}, {"gflops", std::round(gflops)}};
+}
+
+std::string BlasReport::text() const {
+  if (kernel.empty())
+    return fmt::format("BLAS: {}, float32 GEMM {:.0f} GFLOP/s on {} threads", library, gflops, threads);
+  return fmt::format(
+      "BLAS: {}, {} kernels (chosen by {}; widest for this CPU: {}), float32 GEMM {:.0f} GFLOP/s on {} "
+      "threads",
+      library, kernel, chosen_by, widest, gflops, threads);
+}
+
+BlasReport blas_report() {
+  BlasReport r;
+  r.library = loaded_blas();
+  r.kernel = openblas_kernel();
+  r.widest = widest_kernel_for_this_cpu();
+  const std::string set = env(kSet), coretype = env("OPENBLAS_CORETYPE");
+  r.chosen_by = coretype.empty() ? "OpenBLAS" : lower(set) == lower(coretype) ? "Halo" : "OPENBLAS_CORETYPE";
+  r.threads = at::get_num_threads();
+  r.gflops = sgemm_gflops();
+  return r;
+}
+
+void log_blas_report(const BlasReport& r) {
+  spdlog::info("{}", r.text());
+  if (r.library.find("/blas/") != std::string::npos && r.library.find("openblas") == std::string::npos) {
     spdlog::warn(
         "the reference BLAS is loaded ({}): dense layers run ~20x slower. Install libopenblas0-openmp "
         "(scripts/setup.sh does) or select it with update-alternatives --config libblas.so.3-$(arch)-linux-gnu",
-        blas);
-  } else {
-    spdlog::debug("BLAS: {}", blas.empty() ? "none loaded" : blas);
+        r.library);
+  } else if (!r.kernel.empty() && isa_of_kernel(r.kernel) < isa_of_kernel(r.widest)) {
+    spdlog::warn("OpenBLAS runs its {} kernels where this CPU runs {} ones{}", r.kernel, r.widest,
+                 r.chosen_by == "OPENBLAS_CORETYPE" ? " (OPENBLAS_CORETYPE asks for them)" : "");
   }
 }
 

@@ -3,6 +3,7 @@
 #include <ATen/Functions.h>
 #include <fmt/format.h>
 #include <torch/nn/init.h>
+#include <torch/utils.h>
 
 #include "core/error.h"
 #include "gcn/sparse_features.h"
@@ -20,22 +21,38 @@ void GCNConvImpl::reset_parameters() {
   if (bias.defined()) torch::nn::init::zeros_(bias);
 }
 
-at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
-  check_layer_input("GCNConv", block, x, options.in_features());
-  // D^-1/2 (A + I) D^-1/2 with D = full-graph in-degree + 1 (the self-loop).
-  const at::Tensor norm = (block.in_degree() + 1).rsqrt().to(x.scalar_type());
+namespace {
+// D^-1/2 (A + I) D^-1/2 with D = full-graph in-degree + 1 (the self-loop).
+AggregateOptions normalisation(const Block& block, at::ScalarType dtype) {
+  const at::Tensor norm = (block.in_degree() + 1).rsqrt().to(dtype);
   AggregateOptions agg;
   agg.row_scale = norm.narrow(0, 0, block.num_rows());
   agg.col_scale = norm;
-  // Aggregate at the narrower width: transform first when the layer shrinks the features (and
-  // always for sparse rows, which aggregate to dense ones).
-  if (options.out_features() < options.in_features() || is_sparse_rows(x)) {
+  return agg;
+}
+}  // namespace
+
+at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
+  check_layer_input("GCNConv", block, x, options.in_features());
+  AggregateOptions agg = normalisation(block, x.scalar_type());
+  // Aggregate at the narrower width where that is less work (always for sparse rows, which
+  // aggregate to dense ones).
+  if (is_sparse_rows(x) || project_first(block, Loops::with, options.in_features(), options.out_features())) {
     agg.bias = bias;
     agg.relu = relu_;
     return aggregate(block, Loops::with, project(x, weight), agg);
   }
-  const at::Tensor a = aggregate(block, Loops::with, x, agg);
-  at::Tensor y = bias.defined() ? at::addmm(bias, a, weight) : a.matmul(weight);
+  return forward_precomputed(aggregate(block, Loops::with, x, agg));
+}
+
+at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
+  check_layer_input("GCNConv", block, x, options.in_features());
+  torch::NoGradGuard no_grad;
+  return aggregate(block, Loops::with, dense_rows(x), normalisation(block, x.scalar_type()));
+}
+
+at::Tensor GCNConvImpl::forward_precomputed(const at::Tensor& p) {
+  const at::Tensor y = project(p, weight, bias);
   return relu_ ? y.relu_() : y;
 }
 

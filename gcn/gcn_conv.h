@@ -22,6 +22,10 @@ class GCNConvImpl : public GraphLayerImpl {
   void reset_parameters() override;
   bool takes_sparse_input() const override { return true; }
   bool fuse_relu() override { return relu_ = true; }
+  // P = D^-1/2 (A + I) D^-1/2 x, of width in_features; forward_precomputed is P W + b.
+  bool precomputes() const override { return true; }
+  at::Tensor precompute(const Block& block, const at::Tensor& x) override;
+  at::Tensor forward_precomputed(const at::Tensor& p) override;
   void pretty_print(std::ostream& stream) const override;
 
   GCNConvOptions options;

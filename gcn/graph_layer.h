@@ -30,6 +30,19 @@ class GraphLayerImpl : public torch::nn::Module {
   // mostly-zero input features as sparse rows.
   virtual bool takes_sparse_input() const { return false; }
 
+  // Layer-0 precompute (DESIGN rule 4, BNS-GCN's --use-pp). A layer whose input enters only
+  // through a fixed, parameter-free aggregation splits its forward in two:
+  //   forward(block, x) == forward_precomputed(precompute(block, x))   (up to rounding).
+  // The input features never change, so a Trainer runs precompute() once at set-up and every
+  // epoch starts from its result; dropout then applies to that result, as in BNS-GCN. Layers
+  // that cannot split keep precomputes() false.
+  virtual bool precomputes() const { return false; }
+  // x: [block.num_cols(), in_features] dense or sparse rows -> dense [block.num_rows(), P], P
+  // the layer's precomputed width. No gradients flow through it.
+  virtual at::Tensor precompute(const Block& block, const at::Tensor& x);
+  // p: [rows, P], dense or sparse rows -> [rows, out_features()].
+  virtual at::Tensor forward_precomputed(const at::Tensor& p);
+
   // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw
   // their randomness from it with keyed_dropout / keyed_edge_dropout, so any split of the graph
   // draws the same numbers; is_training() says whether to draw at all.
@@ -45,6 +58,13 @@ TORCH_MODULE(GraphLayer);
 // Throws Error naming `layer` unless x is [block.num_cols(), in_features]: the first line of a
 // layer's forward.
 void check_layer_input(const char* layer, const Block& block, const at::Tensor& x, int64_t in_features);
+
+// Whether a layer that aggregates and projects x: [cols, in] -> [rows, out] does less work
+// projecting first (every column's row, then aggregating at width out) than aggregating first
+// (at width in, then projecting the rows only), counted from the Block's rows, columns and
+// entries: a part whose halo outnumbers its inner rows can be better off aggregating first even
+// when out < in.
+bool project_first(const Block& block, Loops loops, int64_t in, int64_t out);
 
 // Any layer's holder (GCNConv, or a user's TORCH_MODULE) as a GraphLayer, e.g. to build a Model.
 template <class Holder>

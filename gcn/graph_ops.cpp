@@ -439,7 +439,11 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tens
   check_tensor(op, "weight", weight, {-1, -1}, weight.device());
   check_tensor(op, "x", x, {-1, weight.size(0)}, weight.device());
   check_same_dtype(op, "x", x, weight);
-  if (add.defined()) check_tensor(op, "add", add, {x.size(0), weight.size(1)}, weight.device());
+  if (add.defined() && add.dim() == 1) {
+    check_tensor(op, "add", add, {weight.size(1)}, weight.device());
+  } else if (add.defined()) {
+    check_tensor(op, "add", add, {x.size(0), weight.size(1)}, weight.device());
+  }
   if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
   check_constant_sparse_rows(op, x);
   const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());

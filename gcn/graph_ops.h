@@ -51,8 +51,8 @@ at::Tensor edge_add(const Block& block, Loops loops, const at::Tensor& d, const 
 // entries; a row's weights sum to 1.
 at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& scores);
 
-// x . weight + add (add may be undefined): x dense or sparse rows [n, in] (sparse_features.h),
-// weight [in, out] -> [n, out]. Sparse rows are the input features, a constant: only weight and
+// x . weight + add (add: [n, out], a bias [out], or undefined): x dense or sparse rows [n, in]
+// (sparse_features.h), weight [in, out] -> [n, out]. Sparse rows are the input features, a constant: only weight and
 // add receive gradients. A layer that projects with this may declare takes_sparse_input().
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add = {});
 

@@ -62,7 +62,8 @@ ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, doub
   }
 }
 
-at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill) {
+at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill,
+                              Input input) {
   at::Tensor h = x;
   const int64_t n = num_layers();
   for (int64_t l = 0; l < n; ++l) {
@@ -71,7 +72,7 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
     h = keyed_dropout(h, dropout_, stream_key(key, l, 0), block.node_ids().narrow(0, 0, h.size(0)), is_training());
     GraphLayer layer = this->layer(l);
     layer->set_random_key(stream_key(key, l, 1));
-    h = layer->forward(block, h);
+    h = l == 0 && input == Input::precomputed ? layer->forward_precomputed(h) : layer->forward(block, h);
     if (l + 1 < n) {
       if (layer_norm_) h = norms_->ptr<torch::nn::LayerNormImpl>(l)->forward(h);
       if (!fused_relu_[l]) h = activation_ == Activation::relu ? at::relu(h) : at::elu(h);

@@ -31,6 +31,10 @@ struct ModelOptions {
 // Hidden rows of the Block's rows -> rows of all its columns, before layer `layer` (>= 1).
 using HaloFill = std::function<at::Tensor(const at::Tensor& rows, int layer)>;
 
+// What Model::forward's x holds: the input features of the Block's columns, or the first layer's
+// precompute of them (GraphLayerImpl::precompute), one row per Block row.
+enum class Input { features, precomputed };
+
 class ModelImpl : public torch::nn::Module {
  public:
   // A built-in architecture (GCN, GraphSAGE or GAT, as in their papers' node-classification setups).
@@ -39,9 +43,16 @@ class ModelImpl : public torch::nn::Module {
   ModelImpl(std::vector<GraphLayer> layers, Activation activation, double dropout, bool layer_norm = false);
 
   // x: [block.num_cols(), in_features], dense or, if takes_sparse_input(), sparse rows -> logits
-  // [block.num_rows(), classes]. `key` seeds this forward's randomness (dropout), e.g.
-  // stream_key(seed, epoch); `fill` may be empty when the Block has no halo.
-  at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {});
+  // [block.num_rows(), classes]; or, with Input::precomputed, precompute_input()'s result.
+  // `key` seeds this forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be
+  // empty when the Block has no halo. Dropout applies to whichever input x is.
+  at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {},
+                     Input input = Input::features);
+
+  // Whether the first layer splits off a parameter-free precompute of its input.
+  bool precomputes_input() const { return layer(0)->precomputes(); }
+  // The first layer's precompute of the input features x ([block.num_rows(), P], no gradients).
+  at::Tensor precompute_input(const Block& block, const at::Tensor& x) { return layer(0)->precompute(block, x); }
 
   int64_t num_layers() const { return static_cast<int64_t>(layers_->size()); }
   GraphLayer layer(int64_t i) const { return GraphLayer(layers_->ptr<GraphLayerImpl>(i)); }

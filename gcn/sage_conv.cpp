@@ -3,6 +3,7 @@
 #include <ATen/Functions.h>
 #include <fmt/format.h>
 #include <torch/nn/init.h>
+#include <torch/utils.h>
 
 #include <cmath>
 
@@ -28,21 +29,38 @@ void SAGEConvImpl::reset_parameters() {
   }
 }
 
+namespace {
+// Mean over the full-graph in-degree (isolated nodes aggregate nothing).
+AggregateOptions mean(const Block& block, at::ScalarType dtype) {
+  AggregateOptions agg;
+  agg.row_scale = block.in_degree().narrow(0, 0, block.num_rows()).clamp_min(1).reciprocal().to(dtype);
+  return agg;
+}
+}  // namespace
+
 at::Tensor SAGEConvImpl::forward(const Block& block, const at::Tensor& x) {
   check_layer_input("SAGEConv", block, x, options.in_features());
-  const int64_t rows = block.num_rows();
-  // Mean over the full-graph in-degree (isolated nodes aggregate nothing).
-  AggregateOptions agg;
-  agg.row_scale = block.in_degree().narrow(0, 0, rows).clamp_min(1).reciprocal().to(x.scalar_type());
+  AggregateOptions agg = mean(block, x.scalar_type());
   at::Tensor y;
-  if (options.out_features() < options.in_features() || is_sparse_rows(x)) {
+  if (is_sparse_rows(x) || project_first(block, Loops::without, options.in_features(), options.out_features())) {
     agg.bias = bias;
     y = aggregate(block, Loops::without, project(x, weight_neighbors), agg);
   } else {
-    const at::Tensor a = aggregate(block, Loops::without, x, agg);
-    y = bias.defined() ? at::addmm(bias, a, weight_neighbors) : a.matmul(weight_neighbors);
+    y = project(aggregate(block, Loops::without, x, agg), weight_neighbors, bias);
   }
-  return weight_root.defined() ? project(leading_rows(x, rows), weight_root, y) : y;
+  return weight_root.defined() ? project(leading_rows(x, block.num_rows()), weight_root, y) : y;
+}
+
+at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {
+  check_layer_input("SAGEConv", block, x, options.in_features());
+  torch::NoGradGuard no_grad;
+  const at::Tensor dense = dense_rows(x);
+  const at::Tensor m = aggregate(block, Loops::without, dense, mean(block, x.scalar_type()));
+  return weight_root.defined() ? at::cat({dense.narrow(0, 0, block.num_rows()), m}, 1) : m;
+}
+
+at::Tensor SAGEConvImpl::forward_precomputed(const at::Tensor& p) {
+  return project(p, weight_root.defined() ? at::cat({weight_root, weight_neighbors}) : weight_neighbors, bias);
 }
 
 void SAGEConvImpl::pretty_print(std::ostream& stream) const {

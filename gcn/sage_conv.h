@@ -23,6 +23,11 @@ class SAGEConvImpl : public GraphLayerImpl {
   int64_t out_features() const override { return options.out_features(); }
   void reset_parameters() override;
   bool takes_sparse_input() const override { return true; }
+  // P = [x_v | mean_{u -> v} x_u] (BNS-GCN's precomputed GraphSAGE input; [mean] without the
+  // root weight); forward_precomputed is P [W_r; W_n] + b.
+  bool precomputes() const override { return true; }
+  at::Tensor precompute(const Block& block, const at::Tensor& x) override;
+  at::Tensor forward_precomputed(const at::Tensor& p) override;
   void pretty_print(std::ostream& stream) const override;
 
   SAGEConvOptions options;

@@ -43,6 +43,8 @@ at::Tensor make_sparse_rows(const at::Tensor& offsets, const at::Tensor& columns
 
 bool is_sparse_rows(const at::Tensor& x) { return x.defined() && x.layout() == at::kSparseCsr; }
 
+at::Tensor dense_rows(const at::Tensor& x) { return is_sparse_rows(x) ? x.to_dense() : x; }
+
 double nonzero_share(const at::Tensor& dense) {
   return dense.numel() == 0
              ? 0.0

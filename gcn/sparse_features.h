@@ -24,6 +24,8 @@ bool is_sparse_rows(const at::Tensor& x);
 double nonzero_share(const at::Tensor& dense);
 // A dense [rows, cols] matrix as sparse rows.
 at::Tensor sparse_rows(const at::Tensor& dense);
+// x itself if dense; sparse rows as a dense matrix.
+at::Tensor dense_rows(const at::Tensor& x);
 // Sparse rows with the pattern of `like` and these values (one per entry).
 at::Tensor with_values(const at::Tensor& like, const at::Tensor& values);
 // The first n rows of sparse rows x, sharing its parts.

@@ -4,6 +4,7 @@
 #include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/pickler.h>
@@ -144,8 +145,8 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   plan.check(fmt::format("part {}", shard.part));
   exchange_ = std::make_unique<HaloExchange>(std::move(plan), comm_);
   // DESIGN rule 4: the input features are fixed, so their halo rows travel once, here, and
-  // layer 0 aggregates over the full halo every epoch without an exchange. The dataset ids of
-  // the halo nodes travel too: they key dropout.
+  // layer 0 aggregates over the full halo without an exchange (once, in set_up(), or every
+  // epoch). The dataset ids of the halo nodes travel too: they key dropout.
   const at::Tensor inner_ids = index_tensor(shard.inner_original_ids);
   const at::Device device = options_.device();
   const at::Tensor halo_ids =
@@ -193,6 +194,7 @@ void Trainer::set_up() {
   if (device.is_cpu() && model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
     features_ = sparse_rows(features_);
   }
+  if (o.precompute_input().value_or(model_->precomputes_input() && !is_sparse_rows(features_))) precompute_input();
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
     throw UsageError(
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
@@ -209,6 +211,26 @@ void Trainer::set_up() {
   optimizer_ = std::make_unique<torch::optim::Adam>(parameter_groups(*model_, o), torch::optim::AdamOptions(o.lr()));
 }
 
+// Layer 0's aggregation over the full halo, once. Its result replaces the input features:
+// sparse rows again if they stay mostly zero and the layer takes them.
+void Trainer::precompute_input() {
+  if (!model_->precomputes_input()) {
+    throw UsageError(
+        fmt::format("--precompute-input: the first layer ({}) has no parameter-free aggregation to precompute",
+                    model_->layer(0)->name()));
+  }
+  Stopwatch clock;
+  features_ = model_->precompute_input(*block_, features_);
+  if (features_.is_cpu() && model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
+    features_ = sparse_rows(features_);
+  }
+  input_ = Input::precomputed;
+  if (leader()) {
+    spdlog::info("layer 0: input aggregated once at set-up, {} x {} ({:.2f} s)", features_.size(0), features_.size(1),
+                 clock.seconds());
+  }
+}
+
 at::Tensor Trainer::over_ranks(const at::Tensor& t, ReduceOp op, const std::string& what) const {
   if (!comm_) return t;
   at::Tensor on_device = t.to(comm_->device());
@@ -217,7 +239,7 @@ at::Tensor Trainer::over_ranks(const at::Tensor& t, ReduceOp op, const std::stri
 }
 
 at::Tensor Trainer::forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key) {
-  return model_->forward(block, features, key, fill);
+  return model_->forward(block, features, key, fill, input_);
 }
 
 HaloFill Trainer::exchange_fill(HaloExchange& exchange, const at::Tensor& scale, const std::string& phase) {
@@ -238,6 +260,7 @@ void Trainer::draw_sample() {
   for (int32_t h : sample.halo) columns.push_back(static_cast<int32_t>(inner + h));
   sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
   if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
+  if (input_ == Input::precomputed) return;  // layer 0 reads no halo rows
   const at::Tensor index =
       index_tensor(c10::ArrayRef<int32_t>(columns).slice(static_cast<size_t>(inner)), options_.device());
   if (is_sparse_rows(features_)) {
@@ -347,8 +370,8 @@ EpochMetrics Trainer::step() {
   } else if (exchange) {
     fill = exchange_fill(*exchange, scale, "");
   }
-  const at::Tensor loss =
-      this->loss(forward(block, sampler_ ? sampled_features_ : features_, fill, stream_key(options_.seed(), epoch_)));
+  const at::Tensor loss = this->loss(forward(block, sampled_features_.defined() ? sampled_features_ : features_, fill,
+                                             stream_key(options_.seed(), epoch_)));
   m.forward_seconds = clock.seconds();
   clock = Stopwatch();
   optimizer_->zero_grad();
@@ -371,6 +394,7 @@ EpochMetrics Trainer::step() {
   }
   m.compute_seconds = m.forward_seconds + m.backward_seconds + m.optimizer_seconds - m.exchange_seconds;
   if (comm_ && options_.check_replicas()) check_replicas();
+  m.epoch_seconds = epoch_clock.seconds();
   if ((epoch_ + 1) % options_.eval_every() == 0 || epoch_ + 1 == options_.epochs()) {
     clock = Stopwatch();
     m.accuracy = evaluate();
@@ -381,7 +405,6 @@ EpochMetrics Trainer::step() {
       result_.at_best = m.accuracy;
     }
   }
-  m.epoch_seconds = epoch_clock.seconds();
   m.peak_rss_bytes = peak_rss_bytes();
   spread_over_ranks(m);
   ++epoch_;
@@ -428,8 +451,11 @@ TrainResult Trainer::train() {
   if (options_.progress() && leader()) progress.emplace("train", options_.epochs() - epoch_);
   while (epoch_ < options_.epochs()) {
     if (options_.before_epoch()) options_.before_epoch()(epoch_);
+    const bool first = result_.epochs.empty();
     const EpochMetrics m = step();
-    metrics_.write(m.to_json());
+    nlohmann::json record = m.to_json();
+    if (first) record.update(options_.run_info());
+    metrics_.write(record);
     result_.epochs.push_back(m);
     if (progress) {
       const std::string comm =

@@ -8,15 +8,16 @@
 // continues exactly as an uninterrupted one.
 //
 // Distributed, each rank holds its Shard only: halo input features arrive once at set-up (layer 0
-// never exchanges), layers >= 1 receive halo rows through one exchange each (halo_fill, whose
-// backward returns halo gradients to their owners), the loss is the sum over local training
-// nodes divided by the global count, weight gradients are summed over ranks (allreduce), and
-// evaluation runs the same exchanges without dropout, summing correct counts over ranks.
+// never exchanges; by default its aggregation runs then too), layers >= 1 receive halo rows through one exchange each
+// (halo_fill, whose backward returns halo gradients to their owners), the loss is the sum over local training nodes
+// divided by the global count, weight gradients are summed over ranks (allreduce), and evaluation runs the same
+// exchanges without dropout, summing correct counts over ranks.
 //
 // With a boundary rate p (BNS-GCN, DESIGN rule 3) each training epoch draws a sample of the halo
-// (BoundarySampler) and computes on the Block over the inner and sampled halo nodes: layer 0
-// takes the sampled rows of the input features, layers >= 1 exchange only the sampled rows,
-// both scaled by 1 / ratio. Evaluation always uses the full halo.
+// (BoundarySampler) and computes on the Block over the inner and sampled halo nodes: layers >= 1
+// exchange only the sampled rows, scaled by 1 / ratio. Layer 0 takes the sampled rows of the
+// input features, scaled alike, unless its aggregation was precomputed over the full halo (then,
+// as BNS-GCN with --use-pp, it is exact). Evaluation always uses the full halo.
 //
 // With the pipeline (PipeGCN, DESIGN rule 5) layers >= 1 compute with halo rows one epoch old
 // while this epoch's travel, and gradients likewise (StaleExchange); evaluation stays exact
@@ -66,9 +67,16 @@ struct TrainerOptions {
   // PipeGCN: exchange one-epoch-stale halo rows and gradients while computing (with smoothing
   // options); the first epoch runs synchronously.
   TORCH_ARG(std::optional<StaleOptions>, pipeline) = std::nullopt;
+  // DESIGN rule 4 (BNS-GCN's --use-pp): the first layer's aggregation of the fixed input features
+  // runs once at set-up (GraphLayerImpl::precompute) and dropout applies to its result. Unset:
+  // on when the first layer can precompute and the features are dense; sparse rows (bag-of-words)
+  // already cost layer 0 only their non-zeros, which aggregation would multiply.
+  TORCH_ARG(std::optional<bool>, precompute_input) = std::nullopt;
   // Where the model, features and graph ops live (cuda:N: a GPU). Distributed, a communicator on
   // another device is staged through its memory (comm/communicator.h, staged()).
   TORCH_ARG(at::Device, device) = at::kCPU;
+  // Fields added to the first metrics line (the CLI puts the BLAS report there).
+  TORCH_ARG(nlohmann::json, run_info) = nlohmann::json::object();
   // Called with the epoch number before every training epoch (schedules, logging, fault injection).
   TORCH_ARG(std::function<void(int64_t)>, before_epoch) = nullptr;
 };
@@ -87,7 +95,8 @@ struct EpochMetrics {
   double loss = 0;
   bool evaluated = false;
   Accuracy accuracy;
-  // This rank's times. exchange: inside halo exchanges during forward and backward; allreduce:
+  // This rank's times; epoch_seconds is the training step, without the evaluation (eval_seconds).
+  // exchange: inside halo exchanges during forward and backward; allreduce:
   // the gradient allreduce; compute: forward + backward + optimizer minus exchange.
   double epoch_seconds = 0, forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0, eval_seconds = 0;
   double exchange_seconds = 0, allreduce_seconds = 0, compute_seconds = 0;
@@ -137,12 +146,14 @@ class Trainer {
   void load_checkpoint(const std::string& dir);
 
   int64_t epoch() const { return epoch_; }  // the next epoch to run
+  Input input() const { return input_; }    // what the first layer reads (precompute_input)
   Model model() const { return model_; }
   bool distributed() const { return comm_ != nullptr; }
   bool leader() const { return !comm_ || comm_->rank() == 0; }  // writes metrics and checkpoints
 
  private:
   void set_up();
+  void precompute_input();
   // Logits of this rank's rows on `block`; `fill` (empty in one process) gives layers >= 1 their
   // halo rows.
   at::Tensor forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key);
@@ -162,7 +173,9 @@ class Trainer {
   std::shared_ptr<Communicator> comm_;      // null in one process
   std::unique_ptr<HaloExchange> exchange_;  // null in one process
   std::unique_ptr<Block> block_;
-  at::Tensor features_;  // [columns, F]: inner rows, then halo rows; dense or sparse rows
+  // [columns, F]: inner rows, then halo rows; dense or sparse rows. Precomputed: [rows, P].
+  at::Tensor features_;
+  Input input_ = Input::features;
   // BNS-GCN (null without a boundary rate): the sampler, and this epoch's Block, input rows
   // (dense ones allocated once: the sample's size is fixed by p) and exchange.
   std::unique_ptr<BoundarySampler> sampler_;

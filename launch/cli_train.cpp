@@ -57,7 +57,7 @@ std::shared_ptr<Communicator> chosen_communicator(std::shared_ptr<Communicator> 
 
 }  // namespace
 
-void add_train_command(CLI::App& app) {
+void add_train_command(CLI::App& app, const BlasReport& blas) {
   struct Args {
     std::string spec, parts, metrics, checkpoint, export_path, device = "cpu", comm = "auto";
     double deadline = 600;
@@ -65,7 +65,7 @@ void add_train_command(CLI::App& app) {
     ModelOptions model;
     TrainerOptions trainer;
     bool normalize_features = false, resume = false, json = false, check_replicas = false, pipeline = false,
-         no_progress_thread = false;
+         no_progress_thread = false, precompute = false, no_precompute = false;
     StaleOptions stale;
   };
   static Args a;
@@ -118,6 +118,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--dropout", a.model.dropout(), "Dropout before every layer (and on GAT attention)")
       ->check(CLI::Range(0.0, 0.999));
   cmd->add_flag("--layer-norm", a.model.layer_norm(), "LayerNorm between layers");
+  // DESIGN rule 4; TrainerOptions::precompute_input says when the default turns it on.
+  auto* precompute = cmd->add_flag("--precompute-input", a.precompute,
+                                   "Aggregate the input features for the first layer once, at set-up (the default for "
+                                   "GCN and SAGE on dense features); dropout applies to the aggregate");
+  cmd->add_flag("--no-precompute-input", a.no_precompute, "Aggregate the input features in every epoch")
+      ->excludes(precompute);
   cmd->add_option("--lr", a.trainer.lr(), "Adam learning rate")->check(CLI::PositiveNumber);
   cmd->add_option("--weight-decay", a.trainer.weight_decay(), "Adam weight decay (L2)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--decay-first-layer-only", a.trainer.decay_first_layer_only(),
@@ -134,12 +140,14 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", a.resume, "Continue from the checkpoint in --checkpoint");
   cmd->add_option("--export", a.export_path, "Write the trained weights as a dict for Python's torch.load");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
-  cmd->callback([cmd] {
+  cmd->callback([cmd, &blas] {
     if (a.spec.empty() == a.parts.empty()) throw UsageError("train: give a dataset, or --parts DIR under mpirun");
     if (a.resume && a.checkpoint.empty()) throw UsageError("--resume needs --checkpoint DIR");
     TrainerOptions options =
         TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint).check_replicas(a.check_replicas);
     if (a.pipeline) options.pipeline(StaleOptions(a.stale).progress_thread(!a.no_progress_thread));
+    if (a.precompute || a.no_precompute) options.precompute_input(a.precompute);
+    options.run_info({{"blas", blas.to_json()}});
     std::unique_ptr<Trainer> trainer;
     std::string name;
     TrainedEstimate igcn;  // the I-GCN accelerator estimate printed at the end (accel_model/)
@@ -199,6 +207,7 @@ void add_train_command(CLI::App& app) {
     nlohmann::json j = r.to_json();
     j["mean_epoch_seconds"] = mean_epoch;
     j["ranks"] = r.epochs.empty() ? 1 : r.epochs.front().ranks;
+    j["blas"] = blas.to_json();
     Model trained = trainer->model();
     trained->to(at::kCPU);  // the estimate times inference on the CPU
     const IgcnReport estimate = igcn(trained);

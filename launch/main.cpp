@@ -10,6 +10,7 @@
 #include "comm/communicator.h"
 #include "core/blas_check.h"
 #include "core/error.h"
+#include "core/resources.h"
 #include "core/threads.h"
 #include "launch/cli_common.h"
 #include "launch/json_config.h"
@@ -29,6 +30,12 @@ int fail(const std::exception& e, int code) {
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("halo"));
   spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  halo::keep_freed_memory();
+  try {
+    halo::select_blas_kernel(argv);  // may start this program again, with other BLAS kernels
+  } catch (const std::exception& e) {
+    return fail(e, 1);
+  }
 
   CLI::App app("Halo: full-graph GNN training across many processes.", "halo");
   app.require_subcommand(1);
@@ -44,15 +51,18 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   std::unique_ptr<tbb::global_control> thread_limit;
+  halo::BlasReport blas;
   app.parse_complete_callback([&] {
     spdlog::set_level(spdlog::level::from_str(log_level));
     thread_limit = halo::use_threads(threads);
-    halo::warn_if_reference_blas();
+    blas = halo::blas_report();
+    // Once per job: the ranks of a host share its BLAS.
+    if (halo::cli::leading_process()) halo::log_blas_report(blas);
   });
   halo::cli::add_generate_commands(app);
   halo::cli::add_info_command(app);
   halo::cli::add_partition_command(app);
-  halo::cli::add_train_command(app);
+  halo::cli::add_train_command(app, blas);
   halo::cli::add_igcn_command(app);
   halo::cli::add_plot_command(app);
 
