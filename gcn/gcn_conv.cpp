@@ -42,7 +42,7 @@ at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
     agg.relu = relu_;
     return aggregate(block, Loops::with, project(x, weight), agg);
   }
-  return forward_precomputed(aggregate(block, Loops::with, x, agg));
+  return forward_precomputed(aggregate(block, Loops::with, x, agg), {});
 }
 
 at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
@@ -51,8 +51,8 @@ at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
   return aggregate(block, Loops::with, dense_rows(x), normalisation(block, x.scalar_type()));
 }
 
-at::Tensor GCNConvImpl::forward_precomputed(const at::Tensor& p) {
-  const at::Tensor y = project(p, weight, bias);
+at::Tensor GCNConvImpl::forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) {
+  const at::Tensor y = dropout_project(p, dropout, weight, bias);
   return relu_ ? y.relu_() : y;
 }
 

@@ -25,7 +25,7 @@ class GCNConvImpl : public GraphLayerImpl {
   // P = D^-1/2 (A + I) D^-1/2 x, of width in_features; forward_precomputed is P W + b.
   bool precomputes() const override { return true; }
   at::Tensor precompute(const Block& block, const at::Tensor& x) override;
-  at::Tensor forward_precomputed(const at::Tensor& p) override;
+  at::Tensor forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) override;
   void pretty_print(std::ostream& stream) const override;
 
   GCNConvOptions options;

@@ -33,6 +33,6 @@ namespace {
 }  // namespace
 
 at::Tensor GraphLayerImpl::precompute(const Block&, const at::Tensor&) { no_precompute(name()); }
-at::Tensor GraphLayerImpl::forward_precomputed(const at::Tensor&) { no_precompute(name()); }
+at::Tensor GraphLayerImpl::forward_precomputed(const at::Tensor&, const KeyedDropout&) { no_precompute(name()); }
 
 }  // namespace halo

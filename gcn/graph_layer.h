@@ -40,8 +40,9 @@ class GraphLayerImpl : public torch::nn::Module {
   // x: [block.num_cols(), in_features] dense or sparse rows -> dense [block.num_rows(), P], P
   // the layer's precomputed width. No gradients flow through it.
   virtual at::Tensor precompute(const Block& block, const at::Tensor& x);
-  // p: [rows, P], dense or sparse rows -> [rows, out_features()].
-  virtual at::Tensor forward_precomputed(const at::Tensor& p);
+  // p: [rows, P], dense or sparse rows, with `dropout` still to apply to it (graph_ops'
+  // dropout_project does both without keeping the dropped copy) -> [rows, out_features()].
+  virtual at::Tensor forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout);
 
   // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw
   // their randomness from it with keyed_dropout / keyed_edge_dropout, so any split of the graph

@@ -299,6 +299,23 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
   }
 };
 
+// x' W with x' = dropout(x), x a constant: backward draws x' again for dW = x'^T dy.
+struct DropoutProjectFunction : torch::autograd::Function<DropoutProjectFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& x, const at::Tensor& ids,
+                            double p, int64_t key) {
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["key"] = key;
+    ctx->save_for_backward({x, ids});
+    return at::mm(dropout_rows(x, ids, p, static_cast<uint64_t>(key)), weight);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor dropped = dropout_rows(saved[0], saved[1], ctx->saved_data["p"].toDouble(),
+                                            static_cast<uint64_t>(ctx->saved_data["key"].toInt()));
+    return {at::mm(dropped.t(), grads[0]), {}, {}, {}, {}};
+  }
+};
+
 at::Tensor dropout_edges(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key) {
   if (!use_kernels(w)) {
     return kernels::torch_ops::keyed_edge_dropout(block.tensors(adjacency(block, loops)), w, block.node_ids(), key, p);
@@ -434,8 +451,9 @@ at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& score
   return EdgeSoftmaxFunction::apply(scores.contiguous(), &block, static_cast<int64_t>(loops));
 }
 
-at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
-  constexpr const char* op = "project";
+namespace {
+
+void check_project(const char* op, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
   check_tensor(op, "weight", weight, {-1, -1}, weight.device());
   check_tensor(op, "x", x, {-1, weight.size(0)}, weight.device());
   check_same_dtype(op, "x", x, weight);
@@ -444,19 +462,9 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tens
   } else if (add.defined()) {
     check_tensor(op, "add", add, {x.size(0), weight.size(1)}, weight.device());
   }
-  if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
-  check_constant_sparse_rows(op, x);
-  const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());
-  return add.defined() ? y.add_(add) : y;
 }
 
-at::Tensor leading_rows(const at::Tensor& x, int64_t n) {
-  if (!is_sparse_rows(x)) return x.narrow(0, 0, n);
-  return leading_sparse_rows(x, n);
-}
-
-at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training) {
-  constexpr const char* op = "keyed_dropout";
+void check_dropout(const char* op, const at::Tensor& x, double p, const at::Tensor& ids) {
   check_probability(op, p);
   if (!x.defined() || x.dim() < 1) throw Error(fmt::format("{}: x needs at least one dimension", op));
   check_tensor(op, "x", x, std::vector<int64_t>(x.dim(), -1), x.device());
@@ -467,6 +475,40 @@ at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::
                             ids.defined() ? shape_text(ids.sizes()) : "[]",
                             ids.defined() ? " on " + ids.device().str() : ""));
   }
+}
+
+}  // namespace
+
+at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
+  check_project("project", x, weight, add);
+  if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
+  check_constant_sparse_rows("project", x);
+  const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());
+  return add.defined() ? y.add_(add) : y;
+}
+
+at::Tensor dropout_project(const at::Tensor& x, const KeyedDropout& dropout, const at::Tensor& weight,
+                           const at::Tensor& add) {
+  if (!dropout.training || dropout.p == 0) return project(x, weight, add);
+  if (is_sparse_rows(x) || x.requires_grad()) {
+    return project(keyed_dropout(x, dropout.p, dropout.key, dropout.ids, true), weight, add);
+  }
+  constexpr const char* op = "dropout_project";
+  check_dropout(op, x, dropout.p, dropout.ids);
+  check_project(op, x, weight, add);
+  const at::Tensor y = DropoutProjectFunction::apply(weight, x.contiguous(), dropout.ids.contiguous(), dropout.p,
+                                                     static_cast<int64_t>(dropout.key));
+  return add.defined() ? y.add_(add) : y;
+}
+
+at::Tensor leading_rows(const at::Tensor& x, int64_t n) {
+  if (!is_sparse_rows(x)) return x.narrow(0, 0, n);
+  return leading_sparse_rows(x, n);
+}
+
+at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::Tensor& ids, bool training) {
+  constexpr const char* op = "keyed_dropout";
+  check_dropout(op, x, p, ids);
   if (!training || p == 0) return x;
   if (is_sparse_rows(x)) {
     check_constant_sparse_rows(op, x);

@@ -56,6 +56,20 @@ at::Tensor edge_softmax(const Block& block, Loops loops, const at::Tensor& score
 // add receive gradients. A layer that projects with this may declare takes_sparse_input().
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add = {});
 
+// A keyed dropout (keyed_dropout's arguments) for an op to apply to its input.
+struct KeyedDropout {
+  double p = 0;
+  uint64_t key = 0;
+  at::Tensor ids;  // int64 [rows of x]
+  bool training = false;
+};
+
+// project(keyed_dropout(x, ...), weight, add). For a constant x (no gradient: the precomputed
+// input) the dropped copy of x is not kept for backward but drawn again there from its key: an
+// x-sized tensor less from forward to backward, for one more pass over x.
+at::Tensor dropout_project(const at::Tensor& x, const KeyedDropout& dropout, const at::Tensor& weight,
+                           const at::Tensor& add = {});
+
 // The first n rows of dense or sparse rows x, without copying them.
 at::Tensor leading_rows(const at::Tensor& x, int64_t n);
 

@@ -69,13 +69,24 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
   for (int64_t l = 0; l < n; ++l) {
     if (l > 0 && fill) h = fill(h, static_cast<int>(l));
     // Masks keyed by global node id: a halo row is dropped exactly as its owner drops it.
-    h = keyed_dropout(h, dropout_, stream_key(key, l, 0), block.node_ids().narrow(0, 0, h.size(0)), is_training());
+    const KeyedDropout dropout{dropout_, stream_key(key, l, 0), block.node_ids().narrow(0, 0, h.size(0)),
+                               is_training()};
     GraphLayer layer = this->layer(l);
     layer->set_random_key(stream_key(key, l, 1));
-    h = l == 0 && input == Input::precomputed ? layer->forward_precomputed(h) : layer->forward(block, h);
+    if (l == 0 && input == Input::precomputed) {
+      h = layer->forward_precomputed(h, dropout);  // the layer applies the dropout (dropout_project)
+    } else {
+      h = layer->forward(block, keyed_dropout(h, dropout.p, dropout.key, dropout.ids, dropout.training));
+    }
     if (l + 1 < n) {
-      if (layer_norm_) h = norms_->ptr<torch::nn::LayerNormImpl>(l)->forward(h);
-      if (!fused_relu_[l]) h = activation_ == Activation::relu ? at::relu(h) : at::elu(h);
+      if (layer_norm_) {
+        // In place: LayerNorm's backward reads its input and statistics, not its output.
+        h = norms_->ptr<torch::nn::LayerNormImpl>(l)->forward(h);
+        h = activation_ == Activation::relu ? h.relu_() : at::elu_(h);
+      } else if (!fused_relu_[l]) {
+        // A new tensor: a user's layer may keep its output for its backward.
+        h = activation_ == Activation::relu ? at::relu(h) : at::elu(h);
+      }
     }
   }
   return h;

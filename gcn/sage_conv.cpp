@@ -59,8 +59,9 @@ at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {
   return weight_root.defined() ? at::cat({dense.narrow(0, 0, block.num_rows()), m}, 1) : m;
 }
 
-at::Tensor SAGEConvImpl::forward_precomputed(const at::Tensor& p) {
-  return project(p, weight_root.defined() ? at::cat({weight_root, weight_neighbors}) : weight_neighbors, bias);
+at::Tensor SAGEConvImpl::forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) {
+  return dropout_project(p, dropout,
+                         weight_root.defined() ? at::cat({weight_root, weight_neighbors}) : weight_neighbors, bias);
 }
 
 void SAGEConvImpl::pretty_print(std::ostream& stream) const {

@@ -27,7 +27,7 @@ class SAGEConvImpl : public GraphLayerImpl {
   // root weight); forward_precomputed is P [W_r; W_n] + b.
   bool precomputes() const override { return true; }
   at::Tensor precompute(const Block& block, const at::Tensor& x) override;
-  at::Tensor forward_precomputed(const at::Tensor& p) override;
+  at::Tensor forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) override;
   void pretty_print(std::ostream& stream) const override;
 
   SAGEConvOptions options;

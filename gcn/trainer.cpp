@@ -260,7 +260,10 @@ void Trainer::draw_sample() {
   for (int32_t h : sample.halo) columns.push_back(static_cast<int32_t>(inner + h));
   sampled_block_ = std::make_unique<Block>(block_->keep_columns(columns));
   if (sampled_exchange_) sampled_exchange_->replan(sample.plan);
-  if (input_ == Input::precomputed) return;  // layer 0 reads no halo rows
+  // Precomputed, layer 0 reads no halo rows: its aggregate is over the full halo, exact. So
+  // does BNS-GCN with --use-pp (it samples layers >= 1 only); that also costs no time per
+  // epoch and adds no variance, while sampling it would mean aggregating again every epoch.
+  if (input_ == Input::precomputed) return;
   const at::Tensor index =
       index_tensor(c10::ArrayRef<int32_t>(columns).slice(static_cast<size_t>(inner)), options_.device());
   if (is_sparse_rows(features_)) {

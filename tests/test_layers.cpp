@@ -44,14 +44,14 @@ void expect_split_matches_forward(GraphLayerImpl& layer, int64_t in) {
     const at::Tensor p = layer.precompute(block, input);
     EXPECT_FALSE(p.requires_grad());
     EXPECT_EQ(p.size(0), block.num_rows());
-    const at::Tensor split = layer.forward_precomputed(p);
+    const at::Tensor split = layer.forward_precomputed(p, {});
     EXPECT_TRUE(at::allclose(split, direct, 1e-12, 1e-12));
     const std::vector<at::Tensor> split_grads = weight_gradients(layer, split, factors);
     ASSERT_EQ(split_grads.size(), direct_grads.size());
     for (size_t i = 0; i < split_grads.size(); ++i)
       EXPECT_TRUE(at::allclose(split_grads[i], direct_grads[i], 1e-12, 1e-12));
     // And from a precompute held as sparse rows.
-    EXPECT_TRUE(at::allclose(layer.forward_precomputed(sparse_rows(p)), direct, 1e-12, 1e-12));
+    EXPECT_TRUE(at::allclose(layer.forward_precomputed(sparse_rows(p), {}), direct, 1e-12, 1e-12));
   }
 }
 
@@ -69,6 +69,35 @@ TEST(Precompute, SageSplitMatchesForward) {
       expect_split_matches_forward(*sage, 9);
     }
   }
+}
+
+// The layers' dropout on the precomputed input, drawn again in backward rather than kept: the
+// values and gradients of dropout then product, with a bias and with a full addend.
+TEST(Precompute, DropoutProjectIsDropoutThenProject) {
+  torch::manual_seed(3);
+  const at::Tensor x = at::rand({50, 12}, at::kDouble), ids = at::arange(1000, 1050, at::kLong);
+  const at::Tensor weight = at::rand({12, 7}, at::kDouble).requires_grad_();
+  const KeyedDropout dropout{0.4, 77, ids, true};
+  for (const at::Tensor& add : {at::rand({7}, at::kDouble), at::rand({50, 7}, at::kDouble)}) {
+    const at::Tensor a = add.clone().requires_grad_();
+    const at::Tensor factors = at::rand({50, 7}, at::kDouble);
+    const at::Tensor fused = dropout_project(x, dropout, weight, a);
+    (fused * factors).sum().backward();
+    const at::Tensor fused_dw = weight.grad().clone(), fused_da = a.grad().clone();
+    weight.mutable_grad().zero_();
+    a.mutable_grad().zero_();
+    const at::Tensor plain = project(keyed_dropout(x, dropout.p, dropout.key, ids, true), weight, a);
+    (plain * factors).sum().backward();
+    EXPECT_TRUE(at::allclose(fused, plain, 1e-12, 1e-12));
+    EXPECT_TRUE(at::allclose(fused_dw, weight.grad(), 1e-12, 1e-12));
+    EXPECT_TRUE(at::allclose(fused_da, a.grad(), 1e-12, 1e-12));
+    weight.mutable_grad().zero_();
+  }
+  expect_error(
+      [&] {
+        dropout_project(x, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}, weight);
+      },
+      {"dropout_project", "ids must be int64 of shape [50]"});
 }
 
 TEST(Precompute, LayersWithoutASplitSayWhich) {
