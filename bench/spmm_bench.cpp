@@ -2,6 +2,7 @@
 // STREAM triad measured in the same run) and against LibTorch's own sparse x dense product,
 // on a power-law community graph, one table.
 //   build/bench/spmm_bench [--nodes 200000] [--degree 50] [--widths 16,128,256] [--reps 5]
+// HALO_KERNEL_ISA=sse2|avx2|avx512 runs Halo's kernel of that instruction set (gcn/kernels/isa.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 
 #include "core/threads.h"
 #include "datasets/community_generator.h"
+#include "gcn/kernels/isa.h"
 #include "gcn/kernels/spmm.h"
 #include "sampling/csr.h"
 
@@ -110,6 +112,8 @@ int main(int argc, char** argv) {
   const auto thread_limit = use_threads(0);  // the same threads for both
   fmt::print("threads: oneTBB {}, LibTorch {}; load average at start {}\n", tbb::this_task_arena::max_concurrency(),
              at::get_num_threads(), load_average());
+  fmt::print("Halo's kernel: the {} copy (this CPU runs up to {})\n", kernels::isa_name(kernels::kernel_isa()),
+             kernels::isa_name(kernels::cpu_isa()));
 
   // GCN's symmetric normalisation, y = D^-1/2 A D^-1/2 x: Halo takes r and c; LibTorch gets the
   // same numbers as entry values r[v] * c[u].

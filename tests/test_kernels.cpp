@@ -1,6 +1,7 @@
-// The graph kernels (gcn/kernels/) against their plain references, and the differentiable ops
-// of gcn/graph_ops.h against central finite differences; keyed dropout's mask and the
-// determinism every kernel promises (same bits on 1 or 2 threads, run after run).
+// The graph kernels (gcn/kernels/) against their plain references, on every instruction set level
+// this CPU runs, and the differentiable ops of gcn/graph_ops.h against central finite differences;
+// keyed dropout's mask and the determinism every kernel promises (same bits on 1 or 2 threads,
+// run after run, at every level).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
@@ -19,10 +20,13 @@
 #include "gcn/graph_ops.h"
 #include "gcn/kernels/edge_add.h"
 #include "gcn/kernels/edge_softmax.h"
+#include "gcn/kernels/isa.h"
 #include "gcn/kernels/keyed_dropout.h"
 #include "gcn/kernels/row_partition.h"
 #include "gcn/kernels/sddmm.h"
+#include "gcn/kernels/sparse_rows.h"
 #include "gcn/kernels/spmm.h"
+#include "gcn/sparse_features.h"
 #include "random_blocks.h"
 #include "test_support.h"
 
@@ -34,6 +38,7 @@ using test::random_block;
 using test::random_csr;
 
 using kernels::edge_id;
+using kernels::Isa;
 
 constexpr int64_t kWidths[] = {1, 7, 8, 9, 31, 32, 33, 257};
 constexpr int64_t kHeads[] = {1, 3};
@@ -76,6 +81,38 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want, const s
 template <class T>
 T* data_or_null(std::vector<T>& v, bool use) {
   return use ? v.data() : nullptr;
+}
+
+// ---- instruction set levels ---------------------------------------------------------------
+
+// The kernels run `isa` while this is in scope.
+class ForcedIsa {
+ public:
+  explicit ForcedIsa(Isa isa) : before_(kernels::kernel_isa()) { kernels::set_kernel_isa(isa); }
+  ~ForcedIsa() { kernels::set_kernel_isa(before_); }
+  ForcedIsa(const ForcedIsa&) = delete;
+  ForcedIsa& operator=(const ForcedIsa&) = delete;
+
+ private:
+  Isa before_;
+};
+
+// A test run once per level (named after it), skipped where this CPU lacks the level.
+class OnEachIsa : public testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (GetParam() > kernels::cpu_isa()) GTEST_SKIP() << "this CPU lacks " << kernels::isa_name(GetParam());
+    forced_.emplace(GetParam());
+  }
+
+ private:
+  std::optional<ForcedIsa> forced_;
+};
+std::string isa_param_name(const testing::TestParamInfo<Isa>& info) { return kernels::isa_name(info.param); }
+
+TEST(Kernels, NeverRunAnIsaTheCpuLacks) {
+  const ForcedIsa widest(Isa::avx512);
+  EXPECT_EQ(kernels::kernel_isa(), kernels::cpu_isa());
 }
 
 // ---- kernels against references -----------------------------------------------------------
@@ -169,7 +206,8 @@ void check_spmm(const Csr& a, uint64_t seed) {
   }
 }
 
-TEST(SpmmKernel, MatchesReference) {
+using SpmmKernel = OnEachIsa;
+TEST_P(SpmmKernel, MatchesReference) {
   uint64_t seed = 10;
   for (const Shape& s : kShapes) {
     const Csr a = random_csr(s.rows, s.cols, s.diagonal, ++seed);
@@ -178,12 +216,12 @@ TEST(SpmmKernel, MatchesReference) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(, SpmmKernel, testing::ValuesIn(kernels::kIsas), isa_param_name);
+
+// SDDMM at every width, with and without scales.
 template <class T>
-void check_edge_kernels(const Csr& a, uint64_t seed) {
-  const Csr at = a.transposed();
-  const int64_t terms = std::max(longest_row(a), longest_row(at));
+void check_sddmm(const Csr& a, uint64_t seed) {
   for (int64_t H : kHeads) {
-    // SDDMM at every width, with and without scales.
     for (int64_t F : kWidths) {
       auto dy = random_values<T>(a.rows() * H * F, seed + F);
       auto x = random_values<T>(a.cols * H * F, seed + 2 * F);
@@ -204,6 +242,25 @@ void check_edge_kernels(const Csr& a, uint64_t seed) {
       kernels::sddmm_reference(args);
       expect_close(fast, slow, "sddmm F=" + std::to_string(F) + " H=" + std::to_string(H));
     }
+  }
+}
+
+using SddmmKernel = OnEachIsa;
+TEST_P(SddmmKernel, MatchesReference) {
+  uint64_t seed = 50;
+  for (const Shape& s : kShapes) {
+    const Csr a = random_csr(s.rows, s.cols, s.diagonal, ++seed);
+    check_sddmm<float>(a, seed * 1000);
+    check_sddmm<double>(a, seed * 1000);
+  }
+}
+INSTANTIATE_TEST_SUITE_P(, SddmmKernel, testing::ValuesIn(kernels::kIsas), isa_param_name);
+
+template <class T>
+void check_edge_kernels(const Csr& a, uint64_t seed) {
+  const Csr at = a.transposed();
+  const int64_t terms = std::max(longest_row(a), longest_row(at));
+  for (int64_t H : kHeads) {
     // edge_add and its two row sums (over A, and over A^T through edge_ids).
     auto d = random_values<T>(a.rows() * H, seed + 5);
     auto src = random_values<T>(a.cols * H, seed + 6);
@@ -280,7 +337,8 @@ void check_dropout_kernels(const Csr& a, uint64_t seed) {
   }
 }
 
-TEST(Dropout, KernelsMatchReference) {
+using DropoutKernels = OnEachIsa;
+TEST_P(DropoutKernels, MatchReference) {
   uint64_t seed = 90;
   for (const Shape& s : kShapes) {
     const Csr a = random_csr(s.rows, s.cols, s.diagonal, ++seed);
@@ -288,6 +346,72 @@ TEST(Dropout, KernelsMatchReference) {
     check_dropout_kernels<double>(a, seed);
   }
 }
+INSTANTIATE_TEST_SUITE_P(, DropoutKernels, testing::ValuesIn(kernels::kIsas), isa_param_name);
+
+// Sparse rows (each element non-zero with probability 1/5) times a dense weight, the weight
+// gradient and dropout, against plain loops over the dense matrix they stand for.
+template <class T>
+void check_sparse_rows_kernels(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> dense(rows * cols);
+  std::vector<int64_t> offsets{0}, columns, per_column(cols);
+  std::vector<T> values;
+  int64_t longest = 0;  // row
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      if (rng() % 5 != 0) continue;
+      dense[i * cols + j] = static_cast<T>(std::uniform_real_distribution<double>(-1, 1)(rng));
+      columns.push_back(j);
+      values.push_back(dense[i * cols + j]);
+      ++per_column[j];
+    }
+    offsets.push_back(static_cast<int64_t>(columns.size()));
+    longest = std::max(longest, offsets[i + 1] - offsets[i]);
+  }
+  const int64_t longest_column = cols == 0 ? 0 : *std::max_element(per_column.begin(), per_column.end());
+  const kernels::SparseRowsView<T> x{rows, cols, offsets.data(), columns.data(), values.data()};
+  for (int64_t F : kWidths) {
+    auto w = random_values<T>(cols * F, seed + F);
+    auto dy = random_values<T>(rows * F, seed + 2 * F);
+    std::vector<double> y_ref(rows * F), dw_ref(cols * F);
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        for (int64_t f = 0; f < F; ++f) {
+          y_ref[i * F + f] += double(dense[i * cols + j]) * w[j * F + f];
+          dw_ref[j * F + f] += double(dense[i * cols + j]) * dy[i * F + f];
+        }
+      }
+    }
+    std::vector<T> y(rows * F, T(-7)), dw(cols * F, T(-7));
+    kernels::sparse_project(x, F, w.data(), y.data());
+    kernels::sparse_project_weight_grad(x, F, dy.data(), dw.data());
+    const std::string what = "F=" + std::to_string(F);
+    expect_close(y, std::vector<T>(y_ref.begin(), y_ref.end()), "sparse_project " + what, longest);
+    expect_close(dw, std::vector<T>(dw_ref.begin(), dw_ref.end()), "sparse_project_weight_grad " + what,
+                 longest_column);
+  }
+  std::vector<int64_t> ids(rows);
+  for (int64_t i = 0; i < rows; ++i) ids[i] = 1000003 * i + 17;
+  for (double p : {0.0, 0.3, 0.9, 1.0}) {
+    std::vector<T> dropped(values.size()), dense_ref(dense.size());
+    kernels::keyed_dropout_sparse(x, dropped.data(), ids.data(), seed, p);
+    kernels::keyed_dropout_reference(dense.data(), dense_ref.data(), rows, cols, ids.data(), seed, p);
+    std::vector<T> want;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t k = offsets[i]; k < offsets[i + 1]; ++k) want.push_back(dense_ref[i * cols + columns[k]]);
+    }
+    expect_close(dropped, want, "keyed_dropout_sparse p=" + std::to_string(p));
+  }
+}
+
+using SparseRowsKernels = OnEachIsa;
+TEST_P(SparseRowsKernels, MatchReference) {
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{0, 5}, {1, 1}, {40, 57}, {9, 600}}) {
+    check_sparse_rows_kernels<float>(rows, cols, static_cast<uint64_t>(rows * 1000 + cols));
+    check_sparse_rows_kernels<double>(rows, cols, static_cast<uint64_t>(rows * 1000 + cols));
+  }
+}
+INSTANTIATE_TEST_SUITE_P(, SparseRowsKernels, testing::ValuesIn(kernels::kIsas), isa_param_name);
 
 // ---- keyed dropout: a function of (key, id, column) ---------------------------------------
 
@@ -594,6 +718,47 @@ TEST(GraphOps, LibTorchOpsMatchTheKernels) {
     EXPECT_TRUE(at::equal(rows.eq(0), rows_t.eq(0))) << "row dropout mask, p = " << p;
     EXPECT_TRUE(at::equal(edges.eq(0), edges_t.eq(0))) << "edge dropout mask, p = " << p;
     EXPECT_TRUE(at::allclose(rows, rows_t) && at::allclose(edges, edges_t)) << "dropout scale, p = " << p;
+  }
+}
+
+// Every op whose kernels are compiled per level, at widths with columns past the last whole pack
+// of every level; the sparse-row ops on x's rows with three quarters of their elements zeroed.
+std::vector<at::Tensor> run_isa_ops(const Block& block) {
+  std::vector<at::Tensor> out = run_all_ops(block, 2);
+  const int64_t cols = block.num_cols(), nnz = block.with_self_loops().nnz();
+  for (int64_t F : {7, 33, 257}) {
+    at::manual_seed(F);
+    const at::Tensor x = at::randn({cols, 2, F}).set_requires_grad(true);
+    const at::Tensor w = at::rand({nnz, 2}).set_requires_grad(true);
+    const at::Tensor y = weighted_aggregate(block, Loops::with, w, x);
+    (y * y).sum().backward();
+    const at::Tensor rows = x.detach().view({cols, 2 * F});
+    const at::Tensor sparse = sparse_rows(rows.relu() * (at::rand_like(rows) < 0.5));
+    const at::Tensor weight = at::randn({2 * F, F}).set_requires_grad(true);
+    const at::Tensor projected = project(sparse, weight);
+    projected.sum().backward();
+    out.insert(out.end(), {y, x.grad(), w.grad(), keyed_dropout(rows, 0.3, F, block.node_ids(), true), projected,
+                           weight.grad(), keyed_dropout(sparse, 0.3, F, block.node_ids(), true).values()});
+  }
+  return out;
+}
+
+// The levels sum in the same order, lane by lane, and never fuse into FMAs: a run gives the same
+// bits on any machine.
+TEST(Kernels, SameBitsOnEveryIsa) {
+  const Block block = random_block(3000, 3400, 9, 60);
+  std::vector<at::Tensor> sse2;
+  {
+    const ForcedIsa level(Isa::sse2);
+    sse2 = run_isa_ops(block);
+  }
+  for (Isa isa : kernels::kIsas) {
+    if (isa == Isa::sse2 || isa > kernels::cpu_isa()) continue;
+    const ForcedIsa level(isa);
+    const std::vector<at::Tensor> got = run_isa_ops(block);
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(at::equal(got[i], sse2[i])) << kernels::isa_name(isa) << " vs sse2, result " << i;
+    }
   }
 }
 

@@ -3,12 +3,16 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/counter_rng.h"
+#include "gcn/kernels/isa_kernels.h"
 #include "gcn/kernels/row_partition.h"
+#include "gcn/kernels/simd.h"
 
-namespace halo::kernels {
+namespace halo::kernels::HALO_KERNEL_ISA {
 namespace {
 
 // CounterRng(key, j).next() = mix64(key ^ mix64(j)): the inner mix64 depends on j alone, so it
@@ -24,6 +28,42 @@ T keep_scale(double p) {
   return p < 1 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
 }
 
+// mix64 (core/counter_rng.h) on every lane.
+template <class U>
+inline U mix64_lanes(U x) {
+  x += kMixIncrement;
+  x = (x ^ (x >> 30)) * kMixFactor1;
+  x = (x ^ (x >> 27)) * kMixFactor2;
+  return x ^ (x >> 31);
+}
+
+// One row of keyed_dropout, a pack of columns at a time and without branches: every element is
+// hashed, zeros too (a branch on the draw, mispredicted half the time, and one to skip zeros cost
+// more than the hashes), and the packs of 64-bit draws make one select mask of T's width.
+template <class T>
+void drop_row(const T* in, T* out, int64_t width, const uint64_t* col, uint64_t row_key, uint64_t threshold, T scale) {
+  using V = pack_t<T>;
+  using U = pack_t<uint64_t>;
+  using Mask = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // a lane of V's select mask
+  constexpr int L = Pack<T>::lanes, UL = Pack<uint64_t>::lanes;
+  int64_t j = 0;
+  for (; j + L <= width; j += L) {
+    Mask keep[L];
+#pragma GCC unroll 2
+    for (int h = 0; h < L; h += UL) {
+      // Both sides are below 2^63, so a signed compare is exact (and one instruction).
+      const auto bits = pack_t<int64_t>(mix64_lanes(load<U>(col + j + h) ^ row_key) >> 11);
+      const auto kept = bits >= static_cast<int64_t>(threshold);
+      store(keep + h, __builtin_convertvector(kept, pack_t<Mask, UL * sizeof(Mask)>));
+    }
+    store(out + j, load<pack_t<Mask>>(keep) ? load<V>(in + j) * scale : V{});
+  }
+  for (; j < width; ++j) {
+    const bool keep = (mix64(row_key ^ col[j]) >> 11) >= threshold;
+    out[j] = keep ? in[j] * scale : T(0);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -34,18 +74,8 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(width, 1));
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, grain), [&](const tbb::blocked_range<int64_t>& r) {
     for (int64_t i = r.begin(); i != r.end(); ++i) {
-      const uint64_t row_key = stream_key(key, static_cast<uint64_t>(ids[i]));
-      const T* in = x + i * width;
-      T* out = y + i * width;
-      for (int64_t j = 0; j < width; ++j) {
-        // A zero stays zero whatever the draw: sparse inputs and ReLU outputs skip the hash.
-        if (in[j] == T(0)) {
-          out[j] = T(0);
-          continue;
-        }
-        const bool keep = (mix64(row_key ^ col[j]) >> 11) >= threshold;
-        out[j] = keep ? in[j] * scale : T(0);
-      }
+      drop_row(x + i * width, y + i * width, width, col.data(), stream_key(key, static_cast<uint64_t>(ids[i])),
+               threshold, scale);
     }
   });
 }
@@ -95,4 +125,4 @@ template void keyed_edge_dropout<float>(const CsrView&, int64_t, const float*, f
 template void keyed_edge_dropout<double>(const CsrView&, int64_t, const double*, double*, const int64_t*, uint64_t,
                                          double);
 
-}  // namespace halo::kernels
+}  // namespace halo::kernels::HALO_KERNEL_ISA

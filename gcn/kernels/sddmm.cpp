@@ -1,30 +1,35 @@
 #include "gcn/kernels/sddmm.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "gcn/kernels/isa_kernels.h"
 #include "gcn/kernels/row_partition.h"
 #include "gcn/kernels/simd.h"
 
-namespace halo::kernels {
+namespace halo::kernels::HALO_KERNEL_ISA {
 namespace {
 
-// sum_j a[j] * b[j] in a fixed order: kLanes packs of independent partial sums (so the adds do
-// not wait on each other and the loop vectorises without reassociating), added pairwise, then
-// their lanes in order, then the tail.
+// sum_j a[j] * b[j] in a fixed order, the same for every pack width: 64 bytes of independent
+// partial sums (16 floats or 8 doubles: sum i adds the terms j = i mod 16 or 8, in order), so the
+// adds do not wait on each other and the loop vectorises without reassociating; then its four
+// quarters added pairwise, lane by lane, their lanes in order, and the tail.
 template <class T>
 T dot(const T* a, const T* b, int64_t n) {
   using V = pack_t<T>;
-  constexpr int L = Pack<T>::lanes;
-  constexpr int kLanes = 4;  // the pairwise sum below is written for 4
-  V acc[kLanes] = {};
+  constexpr int L = Pack<T>::lanes, kSums = 64 / sizeof(T), kQuarter = kSums / 4;
+  V acc[kSums / L] = {};
   int64_t j = 0;
-  for (; j + kLanes * L <= n; j += kLanes * L) {
+  for (; j + kSums <= n; j += kSums) {
 #pragma GCC unroll 4
-    for (int q = 0; q < kLanes; ++q) acc[q] += load_pack(a + j + q * L) * load_pack(b + j + q * L);
+    for (int q = 0; q < kSums / L; ++q) acc[q] += load<V>(a + j + q * L) * load<V>(b + j + q * L);
   }
-  const V packs = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  T sums[kSums];
+  std::memcpy(sums, acc, sizeof(sums));
   T sum = 0;
-  for (int l = 0; l < L; ++l) sum += packs[l];
+  for (int l = 0; l < kQuarter; ++l) {
+    sum += (sums[l] + sums[kQuarter + l]) + (sums[2 * kQuarter + l] + sums[3 * kQuarter + l]);
+  }
   for (; j < n; ++j) sum += a[j] * b[j];
   return sum;
 }
@@ -61,4 +66,4 @@ void sddmm(const SddmmArgs<T>& p) {
 template void sddmm<float>(const SddmmArgs<float>&);
 template void sddmm<double>(const SddmmArgs<double>&);
 
-}  // namespace halo::kernels
+}  // namespace halo::kernels::HALO_KERNEL_ISA

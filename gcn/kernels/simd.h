@@ -1,40 +1,57 @@
 #pragma once
-// Pack<T>: 16 bytes of T (4 floats or 2 doubles) as a GCC/Clang vector, the width every x86-64
-// processor has (SSE2), so the kernels vectorise without -march and run on any x86-64 machine.
-// Lane-wise arithmetic only: summing packs never reorders a sum across columns.
+// Packs: GCC/Clang vectors as wide as a register of the instruction set this copy of the kernels
+// is compiled for (isa.h): 16 bytes with SSE2, which every x86-64 processor has, 32 with AVX2, 64
+// with AVX-512. Lane-wise arithmetic only: summing packs never reorders a sum across columns, so
+// every width gives the same bits.
+#include <cstddef>
 #include <cstring>
-#include <type_traits>
+#include <utility>
 
-namespace halo::kernels {
+#ifndef HALO_KERNEL_ISA
+#error "simd.h is for the kernel sources compiled once per instruction set (gcn/CMakeLists.txt)"
+#endif
 
-template <class T>
+// In the copy's own namespace: each copy has packs of another width.
+namespace halo::kernels::HALO_KERNEL_ISA {
+
+#if defined(__AVX512F__)
+inline constexpr int kPackBytes = 64;
+#elif defined(__AVX2__)
+inline constexpr int kPackBytes = 32;
+#else
+inline constexpr int kPackBytes = 16;
+#endif
+
+// Bytes of T (float, double, or the integers of hashes and masks) as one vector.
+template <class T, int Bytes = kPackBytes>
 struct Pack {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  typedef T type __attribute__((vector_size(16)));
-  static constexpr int lanes = 16 / sizeof(T);
+  typedef T type __attribute__((vector_size(Bytes)));
+  static constexpr int lanes = Bytes / sizeof(T);
 };
-template <class T>
-using pack_t = typename Pack<T>::type;
+template <class T, int Bytes = kPackBytes>
+using pack_t = typename Pack<T, Bytes>::type;
 
-// Unaligned load / store (memcpy compiles to movups).
-template <class T>
-inline pack_t<T> load_pack(const T* p) {
-  pack_t<T> v;
+// Unaligned load / store of a pack V of T (memcpy compiles to one unaligned move).
+template <class V, class T>
+inline V load(const T* p) {
+  V v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-template <class T>
-inline void store_pack(T* p, pack_t<T> v) {
+template <class V, class T>
+inline void store(T* p, V v) {
   std::memcpy(p, &v, sizeof(v));
 }
-// Written out per lane count: a loop over lanes compiles to a chain of shuffles, this to one.
-template <class T>
-inline pack_t<T> broadcast(T s) {
-  if constexpr (Pack<T>::lanes == 4) {
-    return pack_t<T>{s, s, s, s};
-  } else {
-    return pack_t<T>{s, s};
-  }
+
+// Every lane s, written out as an initializer list: a loop over lanes compiles to a chain of
+// shuffles, this to one broadcast.
+template <class V, class T, size_t... I>
+inline V broadcast(T s, std::index_sequence<I...>) {
+  return V{(static_cast<void>(I), s)...};
+}
+template <class V, class T>
+inline V broadcast(T s) {
+  return broadcast<V>(s, std::make_index_sequence<sizeof(V) / sizeof(T)>());
 }
 
-}  // namespace halo::kernels
+}  // namespace halo::kernels::HALO_KERNEL_ISA

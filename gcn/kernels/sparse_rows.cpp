@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "gcn/kernels/isa_kernels.h"
 #include "gcn/kernels/row_partition.h"
 
-namespace halo::kernels {
+namespace halo::kernels::HALO_KERNEL_ISA {
 namespace {
 
 template <class T>
@@ -57,4 +58,4 @@ template void sparse_project<double>(const SparseRowsView<double>&, int64_t, con
 template void sparse_project_weight_grad<float>(const SparseRowsView<float>&, int64_t, const float*, float*);
 template void sparse_project_weight_grad<double>(const SparseRowsView<double>&, int64_t, const double*, double*);
 
-}  // namespace halo::kernels
+}  // namespace halo::kernels::HALO_KERNEL_ISA

@@ -4,16 +4,22 @@
 #include <array>
 #include <utility>
 
+#include "gcn/kernels/isa_kernels.h"
 #include "gcn/kernels/row_partition.h"
 #include "gcn/kernels/simd.h"
 
-namespace halo::kernels {
+namespace halo::kernels::HALO_KERNEL_ISA {
 namespace {
 
-// Packs summed per pass over a row's entries: 16 x 16 bytes = 256 bytes of each gathered row,
-// in the 16 xmm registers (three accumulators spill to L1). Each pass fetches a slice of every
-// random row, so fewer, wider passes are faster: 8 packs measured 30-45 % slower at F = 128/256.
-constexpr int kPacks = 16;
+// Packs summed per pass over a row's entries: 256 bytes of each gathered row at every pack width.
+// Each pass fetches a slice of every random row, so fewer, wider passes are faster: with SSE2,
+// 16 x 16 bytes (in the 16 xmm registers, three accumulators spilled to L1); 8 packs measured
+// 30-45 % slower at F = 128/256. With AVX2, 8 x 32 bytes (no spills) and 16 x 32 bytes measured
+// the same within the noise of a shared machine (+-10 %). AVX-512's 4 x 64 bytes: not measured.
+constexpr int kPacks = 256 / kPackBytes;
+// A width narrower than a pack is summed in up to kNarrowPacks 16-byte packs, or below 16 bytes
+// one column at a time.
+constexpr int kNarrowPacks = kPackBytes > 16 ? kPackBytes / 16 : 0;
 // While entry k is summed, the slice of the entry `ahead` further on (and its factor) is
 // requested; near the end of a pass, "further on" runs into the next pass (next column slice,
 // head or row), so no pass starts cold. The rows are random, so without this a core waits on
@@ -66,12 +72,13 @@ inline void request(const Pass<T>& g, int64_t k, const T* x) {
   }
 }
 
-// out[j] = sum_k factor(k) * x[cols[k], j] for j < N * lanes, in entry order. N is a template
-// argument so the N accumulators live in registers.
-template <class T, int Factors, int N>
-void sum_packs(const Pass<T>& g, T* out) {
-  using V = pack_t<T>;
-  constexpr int L = Pack<T>::lanes;
+// out[j] = sum_k factor(k) * x[cols[k], j], in entry order, for the columns of N packs V: pack i
+// at column i * lanes, but the last at column `last` <= (N - 1) * lanes, so that any width of at
+// least one pack is one pass (columns summed by two packs get the same bits from both). N is a
+// template argument so the N accumulators live in registers.
+template <class T, class V, int Factors, int N>
+void sum_packs(const Pass<T>& g, int64_t last, T* out) {
+  constexpr int L = sizeof(V) / sizeof(T);
   constexpr int64_t kBytes = N * sizeof(V), kAhead = ahead(kBytes);
   V acc[N] = {};
   for (int64_t k = g.begin; k < g.end; ++k) {
@@ -83,19 +90,20 @@ void sum_packs(const Pass<T>& g, T* out) {
     }
     const int32_t u = g.cols[k];
     const T* row = g.x + u * g.stride;
-    const V s = broadcast(factor<T, Factors>(g, k, u));
+    const V s = broadcast<V>(factor<T, Factors>(g, k, u));
 #pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) acc[j] += s * load_pack(row + j * L);
+    for (int j = 0; j < N - 1; ++j) acc[j] += s * load<V>(row + j * L);
+    acc[N - 1] += s * load<V>(row + last);
   }
 #pragma GCC unroll 16
-  for (int j = 0; j < N; ++j) store_pack(out + j * L, acc[j]);
+  for (int j = 0; j < N - 1; ++j) store(out + j * L, acc[j]);
+  store(out + last, acc[N - 1]);
 }
 
-// The same for the last n < lanes columns of a width that is not a multiple of the pack: a
-// second pass over the row's entries, whose x rows the first pass has just brought in.
+// The same for n columns, fewer than a 16-byte pack holds.
 template <class T, int Factors>
 void sum_scalars(const Pass<T>& g, int n, T* out) {
-  T acc[Pack<T>::lanes] = {};
+  T acc[Pack<T, 16>::lanes] = {};
   for (int64_t k = g.begin; k < g.end; ++k) {
     const int32_t u = g.cols[k];
     const T s = factor<T, Factors>(g, k, u);
@@ -104,24 +112,28 @@ void sum_scalars(const Pass<T>& g, int n, T* out) {
   for (int j = 0; j < n; ++j) out[j] = acc[j];
 }
 
-// The kernels for one choice of factors: sum_packs for N = 1 .. kPacks (entry 0 unused) and
-// sum_scalars.
+// The kernels for one choice of factors: sum_packs for N = 1 .. kPacks packs and for N = 1 ..
+// kNarrowPacks 16-byte packs (entries 0 unused), and sum_scalars.
 template <class T>
 struct PassKernels {
-  using Packs = void (*)(const Pass<T>&, T*);
+  using Packs = void (*)(const Pass<T>&, int64_t, T*);
   using Scalars = void (*)(const Pass<T>&, int, T*);
   std::array<Packs, kPacks + 1> packs;
+  std::array<Packs, kNarrowPacks + 1> narrow;
   Scalars scalars;
 };
-template <class T, int Factors, size_t... N>
-constexpr PassKernels<T> pass_kernels(std::index_sequence<N...>) {
-  return {{nullptr, &sum_packs<T, Factors, static_cast<int>(N) + 1>...}, &sum_scalars<T, Factors>};
+template <class T, int Factors, size_t... N, size_t... M>
+constexpr PassKernels<T> pass_kernels(std::index_sequence<N...>, std::index_sequence<M...>) {
+  return {{nullptr, &sum_packs<T, pack_t<T>, Factors, static_cast<int>(N) + 1>...},
+          {nullptr, &sum_packs<T, pack_t<T, 16>, Factors, static_cast<int>(M) + 1>...},
+          &sum_scalars<T, Factors>};
 }
 template <class T>
 constexpr auto all_pass_kernels() {
   constexpr auto n = std::make_index_sequence<kPacks>();
-  return std::array{pass_kernels<T, kNone>(n), pass_kernels<T, kWeight>(n), pass_kernels<T, kColScale>(n),
-                    pass_kernels<T, kBoth>(n)};
+  constexpr auto m = std::make_index_sequence<kNarrowPacks>();
+  return std::array{pass_kernels<T, kNone>(n, m), pass_kernels<T, kWeight>(n, m), pass_kernels<T, kColScale>(n, m),
+                    pass_kernels<T, kBoth>(n, m)};
 }
 
 // y[j] = act(r * sum[j] + b[j]), the loop chosen outside so that each one vectorises.
@@ -144,10 +156,13 @@ void spmm(const SpmmArgs<T>& p) {
   const CsrView& a = p.a;
   const int64_t H = p.heads, F = p.width;
   if (a.rows == 0 || H * F == 0) return;
-  constexpr int L = Pack<T>::lanes;
+  constexpr int L = Pack<T>::lanes, NL = Pack<T, 16>::lanes;
   constexpr int64_t kSlice = kPacks * L;
   static constexpr auto all = all_pass_kernels<T>();
   const PassKernels<T>& kernel = all[(p.w != nullptr ? kWeight : 0) | (p.col_scale != nullptr ? kColScale : 0)];
+  // Slices start every kSlice columns, but a last one narrower than a pack starts further left, over
+  // columns the slice before has summed: they are summed again (to the same bits) and written again.
+  const auto slice_start = [F](int64_t col) { return F >= L ? std::min(col, F - L) : col; };
   parallel_rows(a, H * F, [&](int64_t first, int64_t last) {
     T sum[kSlice];
     // Passes run in (row, head, column slice) order; each is told where the next one starts.
@@ -157,29 +172,31 @@ void spmm(const SpmmArgs<T>& p) {
         T* y = p.y + (v * H + h) * F;
         const T* b = p.bias != nullptr ? p.bias + h * F : nullptr;
         for (int64_t col = 0; col < F; col += kSlice) {
+          const int64_t from = slice_start(col), n = std::min(kSlice, F - from);
           Pass<T> g{a.indices,
                     a.edge_ids,
                     a.offsets[v],
                     a.offsets[v + 1],
-                    p.x + h * F + col,
+                    p.x + h * F + from,
                     H * F,
                     p.w != nullptr ? p.w + h : nullptr,
                     H,
                     p.col_scale};
           if (col + kSlice < F) {
-            g.next_begin = g.begin, g.next_end = g.end, g.next_x = g.x + kSlice;
+            g.next_begin = g.begin, g.next_end = g.end, g.next_x = p.x + h * F + slice_start(col + kSlice);
           } else if (h + 1 < H) {
             g.next_begin = g.begin, g.next_end = g.end, g.next_x = p.x + (h + 1) * F;
           } else if (v + 1 < last) {
             g.next_begin = a.offsets[v + 1], g.next_end = a.offsets[v + 2], g.next_x = p.x;
           }
-          const int64_t n = std::min(kSlice, F - col), packs = n / L;
-          if (packs > 0) kernel.packs[packs](g, sum);
-          if (n % L != 0) {
-            g.x += packs * L;
-            kernel.scalars(g, static_cast<int>(n % L), sum + packs * L);
+          if (n >= L) {
+            kernel.packs[(n + L - 1) / L](g, n - L, sum);
+          } else if (n >= NL) {
+            kernel.narrow[(n + NL - 1) / NL](g, n - NL, sum);
+          } else {
+            kernel.scalars(g, static_cast<int>(n), sum);
           }
-          epilogue(sum, n, r, b != nullptr ? b + col : nullptr, p.relu, y + col);
+          epilogue(sum, n, r, b != nullptr ? b + from : nullptr, p.relu, y + from);
         }
       }
     }
@@ -189,4 +206,4 @@ void spmm(const SpmmArgs<T>& p) {
 template void spmm<float>(const SpmmArgs<float>&);
 template void spmm<double>(const SpmmArgs<double>&);
 
-}  // namespace halo::kernels
+}  // namespace halo::kernels::HALO_KERNEL_ISA

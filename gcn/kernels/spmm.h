@@ -30,7 +30,8 @@ struct SpmmArgs {
   T* y = nullptr;  // [rows, H, F], overwritten
 };
 
-// The fast kernel: oneTBB over rows, columns in register-held chunks of 64 bytes x 4.
+// The fast kernel: oneTBB over rows, columns in register-held slices of 256 bytes, in the widest
+// vectors the CPU has (isa.h).
 template <class T>
 void spmm(const SpmmArgs<T>& args);
 
