@@ -8,10 +8,11 @@
 // continues exactly as an uninterrupted one.
 //
 // Distributed, each rank holds its Shard only: halo input features arrive once at set-up (layer 0
-// never exchanges; by default its aggregation runs then too), layers >= 1 receive halo rows through one exchange each
-// (halo_fill, whose backward returns halo gradients to their owners), the loss is the sum over local training nodes
-// divided by the global count, weight gradients are summed over ranks (allreduce), and evaluation runs the same
-// exchanges without dropout, summing correct counts over ranks.
+// never exchanges; by default its aggregation runs then too), layers >= 1 receive halo rows
+// through one exchange each (halo_fill, whose backward returns halo gradients to their owners),
+// the loss is the sum over local training nodes divided by the global count, weight gradients
+// are summed over ranks (allreduce), and evaluation runs the same exchanges without dropout,
+// summing correct counts over ranks.
 //
 // With a boundary rate p (BNS-GCN, DESIGN rule 3) each training epoch draws a sample of the halo
 // (BoundarySampler) and computes on the Block over the inner and sampled halo nodes: layers >= 1
