@@ -100,6 +100,11 @@ IgcnReport trained_report(const Dataset& d, const Model& trained, const std::str
   return r;
 }
 
+// The note for a model that is not a GCN, which needs no data.
+TrainedEstimate not_a_gcn() {
+  return [](const Model& trained) { return trained_report(Dataset(), trained, ""); };
+}
+
 }  // namespace
 
 IgcnReport igcn_report(const Dataset& d, Model model, const std::string& model_note, const AccelConfig& config,
@@ -132,13 +137,15 @@ IgcnReport igcn_report(const Dataset& d, Model model, const std::string& model_n
   return {j, text(d, model_note, m, probe, e)};
 }
 
-TrainedEstimate igcn_after_training(Dataset trained_on) {
+TrainedEstimate igcn_after_training(Dataset trained_on, const Model& model) {
+  if (!first_gcn_layer(model)) return not_a_gcn();
   auto d = std::make_shared<const Dataset>(std::move(trained_on));
   return [d](const Model& trained) { return trained_report(*d, trained, ""); };
 }
 
-TrainedEstimate igcn_after_training(Shard part) {
+TrainedEstimate igcn_after_training(Shard part, const Model& model) {
   if (part.part != 0) return nullptr;
+  if (!first_gcn_layer(model)) return not_a_gcn();
   auto d = std::make_shared<const Dataset>(inner_dataset(std::move(part)));
   return [d](const Model& trained) {
     return trained_report(*d, trained,

@@ -29,9 +29,10 @@ IgcnReport igcn_report(const Dataset& d, Model model, const std::string& model_n
 // takes over (the Trainer keeps its own copy of what it needs); called after training with the
 // trained model. Under mpirun only part 0 is kept (rank 0 prints), and it covers part 0 alone:
 // its inner nodes and the edges among them, as the text says; `halo igcn PARTITION_DIR --model
-// CHECKPOINT` estimates the whole graph. A model that is not a GCN gets a one-line note.
+// CHECKPOINT` estimates the whole graph. A model that is not a GCN gets a one-line note, and
+// nothing is kept for it while it trains.
 using TrainedEstimate = std::function<IgcnReport(const Model& trained)>;
-TrainedEstimate igcn_after_training(Dataset trained_on);
-TrainedEstimate igcn_after_training(Shard part);
+TrainedEstimate igcn_after_training(Dataset trained_on, const Model& model);
+TrainedEstimate igcn_after_training(Shard part, const Model& model);
 
 }  // namespace halo

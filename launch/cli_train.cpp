@@ -161,7 +161,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
       trainer = std::make_unique<Trainer>(d, model, options);
-      igcn = igcn_after_training(std::move(d));
+      igcn = igcn_after_training(std::move(d), model);
     } else {
       std::shared_ptr<Communicator> comm = mpi_world();
       comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));
@@ -188,7 +188,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
       trainer = std::make_unique<Trainer>(shard, comm, model, options);
-      igcn = igcn_after_training(std::move(shard));
+      igcn = igcn_after_training(std::move(shard), model);
     }
     if (trainer->leader() && !a.metrics.empty()) {
       // Every option of the run, given or default: `halo train --config` with it repeats the run.
