@@ -109,7 +109,6 @@ class SparseBaseline {
 int main(int argc, char** argv) {
   using namespace halo;
   select_blas_kernel(argv);
-  keep_freed_memory();
   CLI::App app("Full-epoch benchmark: Halo vs LibTorch sparse");
   int64_t nodes = 200000, features = 128, hidden = 256;
   double degree = 50;

@@ -1,8 +1,5 @@
 #include "core/resources.h"
 
-#include <malloc.h>
-
-#include <climits>
 #include <fstream>
 #include <string>
 
@@ -28,13 +25,6 @@ int64_t peak_rss_bytes() { return status_kib("VmHWM") * 1024; }
 void reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
-}
-
-void keep_freed_memory() {
-  // Every block from the heap (glibc caps the mmap threshold at 32 MiB, so it cannot simply be
-  // raised), and its free top kept up to 2 GiB.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
 }  // namespace halo

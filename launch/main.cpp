@@ -10,7 +10,6 @@
 #include "comm/communicator.h"
 #include "core/blas_check.h"
 #include "core/error.h"
-#include "core/resources.h"
 #include "core/threads.h"
 #include "launch/cli_common.h"
 #include "launch/json_config.h"
@@ -30,7 +29,6 @@ int fail(const std::exception& e, int code) {
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("halo"));
   spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
-  halo::keep_freed_memory();
   try {
     halo::select_blas_kernel(argv);  // may start this program again, with other BLAS kernels
   } catch (const std::exception& e) {
