@@ -24,7 +24,6 @@ struct NodeAttributeOptions {
 };
 
 constexpr int64_t kMaxFeatures = 1 << 20;
-constexpr int64_t kMaxClasses = 1 << 16;
 
 // Checks every field of `options` (num_features, feature_snr, the fractions).
 void check_options(const NodeAttributeOptions& options, const std::string& where);

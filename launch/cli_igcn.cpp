@@ -7,7 +7,6 @@
 
 #include "accel_model/checkpoint_model.h"
 #include "accel_model/igcn_report.h"
-#include "core/error.h"
 #include "datasets/dataset_source.h"
 #include "launch/cli_common.h"
 #include "partition/partition_dir.h"
@@ -17,14 +16,10 @@ namespace halo::cli {
 namespace {
 
 // A partition directory stands for the whole dataset it was cut from (meta.json's
-// dataset.source, a path or preset spec as `halo partition` was given it).
-std::string dataset_source(const std::string& spec) {
-  if (!std::filesystem::exists(std::filesystem::path(spec) / "meta.json")) return spec;
-  const nlohmann::json dataset = read_partition_meta(spec).json.at("dataset");
-  if (!dataset.contains("source") || !dataset["source"].is_string()) {
-    throw Error(fmt::format("{}/meta.json: no 'dataset.source' naming the partitioned dataset", spec));
-  }
-  return dataset["source"].get<std::string>();
+// dataset.source), checked to be the very dataset partitioned.
+Dataset whole_dataset(const std::string& spec) {
+  if (!std::filesystem::exists(std::filesystem::path(spec) / "meta.json")) return load_dataset(spec);
+  return load_partition_source(read_partition_meta(spec));
 }
 
 }  // namespace
@@ -48,7 +43,7 @@ void add_igcn_command(CLI::App& app) {
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
   cmd->callback([] {
     const AccelConfig config = a.accel.empty() ? default_accel_config() : load_accel_config(a.accel);
-    Dataset d = load_dataset(dataset_source(a.spec));
+    Dataset d = whole_dataset(a.spec);
     if (a.normalize_features) d.features = row_normalized(d.features);
     Model model{nullptr};
     std::string note;

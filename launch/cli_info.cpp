@@ -64,9 +64,10 @@ void dataset_info(const InfoArgs& a) {
 void partition_info(const InfoArgs& a) {
   const PartitionMeta m = read_partition_meta(a.spec);
   emit(a.json, m.json,
-       fmt::format("partition of {} ({} nodes, {} edges) into {} parts by {} ({})\n{}", m.dataset, m.num_nodes,
-                   m.num_edges, m.num_parts, m.json["options"]["method"].get<std::string>(),
-                   m.json["options"]["objective"].get<std::string>(), m.stats.report()));
+       fmt::format("partition {} of {} ({} nodes, {} edges, hash {}) into {} parts by {} ({})\n{}", m.partition_id,
+                   m.dataset, m.num_nodes, m.num_edges, m.dataset_hash, m.num_parts,
+                   m.json["options"]["method"].get<std::string>(), m.json["options"]["objective"].get<std::string>(),
+                   m.stats.report()));
 }
 
 }  // namespace

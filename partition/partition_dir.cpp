@@ -8,10 +8,13 @@
 #include <optional>
 
 #include "core/atomic_file.h"
+#include "core/counter_rng.h"
 #include "core/error.h"
 #include "core/json_integer.h"
 #include "core/progress.h"
 #include "core/resources.h"
+#include "datasets/content_hash.h"
+#include "datasets/dataset_source.h"
 #include "partition/shard_builder.h"
 
 namespace halo {
@@ -24,6 +27,35 @@ void check_options(const Dataset& d, const PartitionOptions& o) {
                                  std::max<int64_t>(1, d.num_nodes()), o.num_parts()));
   }
   if (o.imbalance() < 1.0) throw UsageError(fmt::format("--imbalance must be >= 1, got {}", o.imbalance()));
+}
+
+// The node balance METIS reached. Empty parts are refused: a rank without nodes cannot train, and
+// they mean more parts than METIS can fill. A part above the requested imbalance is a warning.
+void check_balance(const Dataset& d, const PartitionMap& map, const PartitionOptions& o) {
+  const int32_t k = map.num_parts();
+  int32_t empty = 0;
+  int64_t largest = 0;
+  for (int32_t part = 0; part < k; ++part) {
+    empty += map.part_size(part) == 0;
+    largest = std::max(largest, map.part_size(part));
+  }
+  const double mean = static_cast<double>(d.num_nodes()) / k, imbalance = static_cast<double>(largest) / mean;
+  const std::string numbers = fmt::format("{} of {} nodes: the largest part holds {} nodes, {:.2f}x the mean of {:.1f}",
+                                          d.name, d.num_nodes(), largest, imbalance, mean);
+  if (empty > 0) {
+    throw UsageError(fmt::format("--parts {}: {} left {} parts empty ({}, against --imbalance {}); use fewer parts", k,
+                                 to_string(o.method()), empty, numbers, o.imbalance()));
+  }
+  // 1e-9: a perfect split of a node count k does not divide still counts as within bounds.
+  if (imbalance > o.imbalance() + 1e-9) {
+    spdlog::warn("--parts {}: {} missed --imbalance {} ({}); fewer parts balance better", k, to_string(o.method()),
+                 o.imbalance(), numbers);
+  }
+}
+
+// A source that is a path is recorded absolute, so the partition works from any folder.
+std::string recorded_source(const std::string& source) {
+  return fs::exists(source) ? fs::absolute(source).lexically_normal().string() : source;
 }
 
 nlohmann::json balance_json(const PartitionOptions& o) {
@@ -58,6 +90,7 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
   Stopwatch partition_clock;
   const PartitionMap map = options.method() == PartitionMethod::metis ? partition_metis(d, symmetric, options)
                                                                       : partition_random(d.num_nodes(), options);
+  check_balance(d, map, options);
   PartitionStats stats;
   stats.partition_seconds = partition_clock.seconds();
   stats.edge_cut = edge_cut(symmetric, map);
@@ -76,11 +109,17 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
                      d.test_mask,  d.num_classes};
   }
   const Dataset& data = simple ? *simple : d;
+  // The id ties every shard to this meta.json: it changes with the dataset and the assignment.
+  const uint64_t dataset_hash = content_hash(d);
+  const std::vector<int32_t>& assignment = map.assignment();
+  const std::string partition_id = hash_string(
+      hash_bytes(assignment.data(), assignment.size() * sizeof assignment[0], stream_key(dataset_hash, k)));
   const auto halos = halo_lists(data.graph, map);
   const std::vector<int32_t> in_degree = data.graph.in_degrees(), out_degree = data.graph.out_degrees();
   nlohmann::json files = nlohmann::json::array();
   for (int32_t part = 0; part < k; ++part) {
-    const Shard s = build_shard(data, map, part, halos, in_degree, out_degree);
+    Shard s = build_shard(data, map, part, halos, in_degree, out_degree);
+    s.partition_id = partition_id;
     const fs::path rel = fs::path(fmt::format("part-{}", part)) / "shard.bin";
     fs::create_directories(fs::path(dir) / rel.parent_path());
     save_shard(s, (fs::path(dir) / rel).string());
@@ -100,9 +139,11 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
 
   const nlohmann::json meta = {{"format", "halo-partition"},
                                {"version", kPartitionFormatVersion},
+                               {"partition_id", partition_id},
                                {"dataset",
                                 {{"name", d.name},
-                                 {"source", source},
+                                 {"source", recorded_source(source)},
+                                 {"hash", hash_string(dataset_hash)},
                                  {"num_nodes", d.num_nodes()},
                                  {"num_edges", d.graph.num_edges()},
                                  {"num_features", d.num_features()},
@@ -141,7 +182,10 @@ PartitionMeta read_partition_meta(const std::string& dir) {
       throw Error(fmt::format("{}: partition format version {} is not supported (this build reads {})", path,
                               json_integer<int>(get("/version")), kPartitionFormatVersion));
     }
+    m.partition_id = get("/partition_id").get<std::string>();
     m.dataset = get("/dataset/name").get<std::string>();
+    m.source = get("/dataset/source").get<std::string>();
+    m.dataset_hash = get("/dataset/hash").get<std::string>();
     m.num_nodes = json_integer<int64_t>(get("/dataset/num_nodes"));
     m.num_edges = json_integer<int64_t>(get("/dataset/num_edges"));
     m.num_features = json_integer<int64_t>(get("/dataset/num_features"));
@@ -172,16 +216,56 @@ Shard load_shard(const PartitionMeta& meta, int32_t part) {
   }
   const std::string path = meta.shard_path(part);
   Shard s = read_shard_file(path);
+  if (s.partition_id != meta.partition_id) {
+    throw Error(fmt::format("{}: partition id {} but {}/meta.json has partition_id {}: the folder mixes shards of two "
+                            "partitionings; partition again into an empty folder",
+                            path, s.partition_id, meta.dir, meta.partition_id));
+  }
   if (s.part != part || s.num_parts != meta.num_parts || s.global_begin != meta.part_starts[part] ||
       s.num_inner() != meta.part_starts[part + 1] - meta.part_starts[part] || s.num_global_nodes != meta.num_nodes ||
-      (s.num_inner() > 0 && s.features.size(1) != meta.num_features)) {
-    throw Error(
-        fmt::format("{}: shard (part {} of {}, {} inner nodes from id {}) does not match meta.json "
-                    "(part {} of {}, {} nodes from id {}); the folder mixes two partitions",
-                    path, s.part, s.num_parts, s.num_inner(), s.global_begin, part, meta.num_parts,
-                    meta.part_starts[part + 1] - meta.part_starts[part], meta.part_starts[part]));
+      s.features.size(1) != meta.num_features || s.num_classes != meta.num_classes) {
+    throw Error(fmt::format(
+        "{}: shard (part {} of {}, {} inner nodes from id {}, {} features, {} classes) does not match meta.json "
+        "(part {} of {}, {} nodes from id {}, {} features, {} classes)",
+        path, s.part, s.num_parts, s.num_inner(), s.global_begin, s.features.size(1), s.num_classes, part,
+        meta.num_parts, meta.part_starts[part + 1] - meta.part_starts[part], meta.part_starts[part], meta.num_features,
+        meta.num_classes));
+  }
+  // Halo rows name rows of other shards: they must lie in their owner's range of meta.json.
+  for (int64_t h = 0; h < s.num_halo(); ++h) {
+    const int32_t owner = s.halo_owner[h];
+    const int64_t begin = meta.part_starts[owner], size = meta.part_starts[owner + 1] - begin;
+    if (s.halo_global[h] < begin || s.halo_global[h] >= begin + size || s.halo_global[h] - begin != s.halo_owner_row[h]) {
+      throw Error(fmt::format("{}: halo node {} (global id {}, row {} of part {}) lies outside part {}'s ids [{}, {}) "
+                              "in meta.json",
+                              path, h, s.halo_global[h], s.halo_owner_row[h], owner, owner, begin, begin + size));
+    }
   }
   return s;
+}
+
+Dataset load_partition_source(const PartitionMeta& meta) {
+  const std::string meta_path = (fs::path(meta.dir) / "meta.json").string();
+  Dataset d;
+  try {
+    d = load_dataset(meta.source);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: dataset.source '{}' does not load: {}", meta_path, meta.source, e.what()));
+  }
+  const std::pair<const char*, std::pair<std::string, std::string>> fields[] = {
+      {"num_nodes", {std::to_string(meta.num_nodes), std::to_string(d.num_nodes())}},
+      {"num_edges", {std::to_string(meta.num_edges), std::to_string(d.graph.num_edges())}},
+      {"num_features", {std::to_string(meta.num_features), std::to_string(d.num_features())}},
+      {"num_classes", {std::to_string(meta.num_classes), std::to_string(d.num_classes)}},
+      {"hash", {meta.dataset_hash, hash_string(content_hash(d))}}};
+  for (const auto& [field, values] : fields) {
+    if (values.first != values.second) {
+      throw Error(fmt::format("{}: dataset.{} is {} but dataset.source '{}' now has {}: the source changed since it "
+                              "was partitioned; partition it again",
+                              meta_path, field, values.first, meta.source, values.second));
+    }
+  }
+  return d;
 }
 
 }  // namespace halo

@@ -7,6 +7,7 @@
 #include "core/archive.h"
 #include "core/error.h"
 #include "core/json_integer.h"
+#include "datasets/dataset.h"
 
 namespace halo {
 namespace {
@@ -60,13 +61,7 @@ void Shard::check(const std::string& where) const {
   check_offsets(recv_offsets, static_cast<size_t>(num_parts), recv_rows.size(), "receive offsets", where);
   check_range(send_rows, 0, ni, "send_rows", where);
   check_range(recv_rows, ni, local, "recv_rows", where);
-  for (const auto& [t, name] : {std::pair{&features, "features"},
-                                {&labels, "labels"},
-                                {&train_mask, "train_mask"},
-                                {&val_mask, "val_mask"},
-                                {&test_mask, "test_mask"}}) {
-    if (!t->defined() || t->size(0) != ni) fail(fmt::format("{} must have {} rows", name, ni));
-  }
+  check_node_data(where, ni, num_classes, features, labels, train_mask, val_mask, test_mask);
 }
 
 void save_shard(const Shard& s, const std::string& path) {
@@ -76,7 +71,8 @@ void save_shard(const Shard& s, const std::string& path) {
                       {"global_begin", s.global_begin},
                       {"num_global_nodes", s.num_global_nodes},
                       {"num_classes", s.num_classes},
-                      {"dataset", s.dataset}});
+                      {"dataset", s.dataset},
+                      {"partition_id", s.partition_id}});
   w.add("inner_original_ids", s.inner_original_ids);
   w.add("halo_global", s.halo_global);
   w.add("halo_owner", s.halo_owner);
@@ -108,6 +104,7 @@ Shard read_shard_file(const std::string& path) {
     s.num_global_nodes = json_integer<int64_t>(meta.at("num_global_nodes"));
     s.num_classes = json_integer<int64_t>(meta.at("num_classes"));
     s.dataset = meta.at("dataset").get<std::string>();
+    s.partition_id = meta.at("partition_id").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: bad shard metadata: {}", path, e.what()));
   }

@@ -12,7 +12,8 @@
 
 namespace halo {
 
-constexpr uint32_t kShardFormatVersion = 1;
+// 2: shards carry the partition id of their meta.json.
+constexpr uint32_t kShardFormatVersion = 2;
 
 struct Shard {
   int32_t part = 0, num_parts = 1;
@@ -20,6 +21,7 @@ struct Shard {
   int64_t num_global_nodes = 0;  // nodes in the whole graph
   int64_t num_classes = 0;
   std::string dataset;
+  std::string partition_id;  // meta.json's: shards of one partitioning share it
 
   std::vector<int32_t> inner_original_ids;  // id of each inner node in the source dataset
 
@@ -46,7 +48,8 @@ struct Shard {
   int64_t num_halo() const { return static_cast<int64_t>(halo_global.size()); }
   int64_t num_edges() const { return static_cast<int64_t>(indices.size()); }
 
-  // Verifies sizes and id ranges; throws Error prefixed by `where` naming the first violation.
+  // Verifies sizes, id ranges and node values (check_node_data); throws Error prefixed by
+  // `where` naming the first violation.
   void check(const std::string& where) const;
 };
 
