@@ -4,10 +4,10 @@
 #include <torch/serialize.h>
 
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
+#include "gcn/checkpoint.h"
 
 namespace halo {
 namespace {
@@ -51,24 +51,21 @@ ModelOptions architecture(InputArchive& archive, const std::string& path) {
 }  // namespace
 
 Model load_checkpoint_model(const std::string& dir) {
-  const fs::path state = fs::path(dir) / "state.json";
-  std::ifstream in(state);
-  if (!in) {
-    throw Error(fmt::format("{}: cannot open; --model wants a checkpoint directory (halo train --checkpoint DIR)",
-                            state.string()));
+  if (!fs::exists(fs::path(dir) / "state.json")) {
+    throw Error(
+        fmt::format("{}/state.json: cannot open; --model wants a checkpoint directory (halo train "
+                    "--checkpoint DIR)",
+                    dir));
   }
-  std::string folder;
+  const CheckpointState state = read_checkpoint_state(dir);
+  const std::string bytes = read_checkpoint_file(dir, state, "model.pt");
+  const std::string path = (fs::path(dir) / checkpoint_folder(state.epoch) / "model.pt").string();
   try {
-    folder = nlohmann::json::parse(in).at("folder").get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: {}", state.string(), e.what()));
-  }
-  const std::string path = (fs::path(dir) / folder / "model.pt").string();
-  try {
+    std::istringstream names(bytes), weights(bytes);
     InputArchive archive;
-    archive.load_from(path);
+    archive.load_from(names);
     Model model(architecture(archive, path));
-    torch::load(model, path);
+    torch::load(model, weights);
     return model;
   } catch (const c10::Error& e) {
     throw Error(fmt::format("{}: cannot read the model: {}", path, e.what_without_backtrace()));

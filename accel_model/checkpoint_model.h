@@ -1,7 +1,7 @@
 #pragma once
-// A Model rebuilt from a Trainer checkpoint directory (state.json + epoch-NNNNNN/model.pt). The
-// checkpoint stores parameters only, so the architecture (kind, layers, widths, heads, LayerNorm)
-// is read off the parameter names and shapes.
+// A Model rebuilt from a Trainer checkpoint directory (gcn/checkpoint.h; model.pt is read only
+// after its size and checksum match the manifest). The checkpoint stores parameters only, so the
+// architecture (kind, layers, widths, heads, LayerNorm) is read off the parameter names and shapes.
 #include <string>
 
 #include "gcn/model.h"

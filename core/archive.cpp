@@ -2,7 +2,6 @@
 
 #include <ATen/Functions.h>
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace halo {
@@ -51,9 +51,7 @@ const char* dtype_name(uint8_t d) {
   return "unknown";
 }
 
-uint32_t crc_of(const void* data, size_t n) {
-  return static_cast<uint32_t>(crc32_z(0, static_cast<const Bytef*>(data), n));
-}
+uint32_t crc_of(const void* data, size_t n) { return crc32_of(data, n); }
 
 uint64_t aligned(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
@@ -120,17 +118,10 @@ void ArchiveWriter::finish() {
   h.sections = static_cast<uint32_t>(table.size());
   h.table_crc = crc_of(table.data(), table.size() * sizeof(ArchiveEntry));
 
-  const std::string tmp = path_ + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  AtomicFile file(path_);
   uint64_t at = 0;
   auto put = [&](const void* data, size_t n) {
-    if (n != 0 && std::fwrite(data, 1, n, f) != n) {
-      const int err = errno;
-      std::fclose(f);
-      std::remove(tmp.c_str());
-      throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
-    }
+    file.write(data, n);
     at += n;
   };
   const char zeros[kAlign] = {};
@@ -140,14 +131,7 @@ void ArchiveWriter::finish() {
     put(zeros, table[i].offset - at);
     put(sections_[i].data, table[i].nbytes);
   }
-  if (std::fflush(f) != 0 || std::fclose(f) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path_, ec);
-  if (ec) throw Error(fmt::format("cannot rename {} to {}: {}", tmp, path_, ec.message()));
+  file.commit();
 }
 
 ArchiveReader::ArchiveReader(std::string path, std::string magic, uint32_t version) : path_(std::move(path)) {

@@ -63,8 +63,8 @@ class ArchiveWriter {
   void add(const std::string& name, const at::Tensor& t);
   void add_json(const std::string& name, const nlohmann::json& value);
 
-  // Writes everything to "<path>.tmp" and renames it over `path`: a reader never sees a
-  // half-written file under the real name.
+  // Writes everything through an AtomicFile (core/atomic_file.h): a reader never sees a
+  // half-written file under the real name, and a path that is not a regular file is refused.
   void finish();
 
  private:

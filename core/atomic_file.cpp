@@ -1,31 +1,112 @@
 #include "core/atomic_file.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 
 namespace halo {
+namespace {
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();  // a full disk shows up at the final flush
-    if (!out) {
-      const int err = errno;
-      std::filesystem::remove(tmp);
-      throw Error(fmt::format("cannot write {}: {}", tmp, std::strerror(err)));
-    }
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+void check_output_path(const std::string& path, const std::string& what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    throw Error(fmt::format("{} {} is {}: refusing to replace it (give the path of a regular file)", what, path,
+                            kind_of(st.st_mode)));
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message()));
+}
+
+uint32_t crc32_of(const void* data, size_t size, uint32_t crc) {
+  return static_cast<uint32_t>(crc32_z(crc, static_cast<const Bytef*>(data), size));
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  check_output_path(path_);
+  // A name of its own per writer: two processes writing the same target never share a file.
+  static std::atomic<unsigned> counter{0};
+  for (;;) {
+    tmp_ = fmt::format("{}.tmp.{}.{}", path_, ::getpid(), counter++);
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) return;
+    if (errno != EEXIST) throw Error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::fail(const std::string& action, int err) {
+  throw Error(fmt::format("cannot {} {}: {}", action, path_, std::strerror(err)));
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  digest_.crc32 = crc32_of(data, size, digest_.crc32);
+  digest_.bytes += size;
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write", errno);
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+FileDigest AtomicFile::commit() {
+  // A full disk can show up only here (delayed allocation), so both results count.
+  if (::fsync(fd_) != 0) fail("write", errno);
+  const int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) fail("write", errno);
+  // Again: something may have taken the name since the constructor looked.
+  check_output_path(path_);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    throw Error(fmt::format("cannot rename {} to {}: {}", tmp_, path_, std::strerror(errno)));
+  }
+  tmp_.clear();
+  return digest_;
+}
+
+FileDigest write_file_atomically(const std::string& path, const std::string& bytes) {
+  AtomicFile file(path);
+  file.write(bytes.data(), bytes.size());
+  return file.commit();
+}
+
+int open_log_file(const std::string& path, bool truncate, const std::string& what) {
+  check_output_path(path, what);
+  // Non-blocking: a FIFO put there since the check must not hang the open; fstat refuses it.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0666);
+  if (fd < 0) throw Error(fmt::format("cannot write {} {}: {}", what, path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (truncate && ::ftruncate(fd, 0) != 0) ||
+      ::fcntl(fd, F_SETFL, O_APPEND) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (!S_ISREG(st.st_mode)) check_output_path(path, what);
+    throw Error(fmt::format("cannot write {} {}: {}", what, path, std::strerror(err)));
+  }
+  return fd;
 }
 
 }  // namespace halo

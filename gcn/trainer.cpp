@@ -11,7 +11,6 @@
 #include <torch/serialize.h>
 
 #include <filesystem>
-#include <fstream>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -20,7 +19,6 @@
 #include "core/counter_rng.h"
 #include "core/error.h"
 #include "core/index_tensor.h"
-#include "core/json_integer.h"
 #include "core/progress.h"
 #include "core/resources.h"
 #include "gcn/halo_fill.h"
@@ -33,17 +31,7 @@ namespace {
 
 std::string pipeline_file(int rank) { return fmt::format("pipeline-{}.pt", rank); }
 
-void create_checkpoint_folder(const fs::path& folder) {
-  std::error_code ec;
-  fs::create_directories(folder, ec);
-  if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
-}
-
-constexpr int kCheckpointVersion = 1;
-
 at::Tensor index_of(const at::Tensor& mask) { return mask.nonzero().flatten(); }
-
-nlohmann::json accuracy_json(const Accuracy& a) { return {{"train", a.train}, {"val", a.val}, {"test", a.test}}; }
 
 // One group with weight decay, and (when only the first layer is decayed) one without.
 std::vector<torch::optim::OptimizerParamGroup> parameter_groups(const ModelImpl& model, const TrainerOptions& o) {
@@ -118,8 +106,7 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       train_index_(index_of(data.train_mask)),
       val_index_(index_of(data.val_mask)),
       test_index_(index_of(data.test_mask)),
-      model_(std::move(model)),
-      metrics_(options.metrics_path()) {
+      model_(std::move(model)) {
   if (options_.boundary_rate() || options_.pipeline()) {
     throw UsageError(
         "boundary sampling and the pipeline need a distributed run on a partition (halo train --parts DIR)");
@@ -135,8 +122,7 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
       train_index_(index_of(shard.train_mask)),
       val_index_(index_of(shard.val_mask)),
       test_index_(index_of(shard.test_mask)),
-      model_(std::move(model)),
-      metrics_(comm_->rank() == 0 ? options.metrics_path() : "") {
+      model_(std::move(model)) {
   if (shard.num_parts != comm_->size() || shard.part != comm_->rank()) {
     throw UsageError(fmt::format("rank {} of {} was given part {} of a partition into {} parts; run {} ranks",
                                  comm_->rank(), comm_->size(), shard.part, shard.num_parts, shard.num_parts));
@@ -200,8 +186,10 @@ void Trainer::set_up() {
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
                     o.epochs(), o.eval_every(), o.lr(), o.weight_decay()));
   }
-  // An unusable checkpoint folder fails now, not after the first epochs of training.
-  if (!o.checkpoint_dir().empty()) create_checkpoint_folder(o.checkpoint_dir());
+  // An unusable, busy or occupied checkpoint folder fails now, not after epochs of training.
+  if (!o.checkpoint_dir().empty() && leader()) {
+    checkpoints_ = std::make_unique<CheckpointFolder>(o.checkpoint_dir(), o.resume(), o.overwrite());
+  }
   const at::Tensor counts =
       over_ranks(at::tensor({train_index_.numel(), val_index_.numel(), test_index_.numel()}, at::kLong), ReduceOp::sum,
                  "set-up, split sizes");
@@ -209,6 +197,14 @@ void Trainer::set_up() {
   global_val_ = counts[1].item<int64_t>();
   global_test_ = counts[2].item<int64_t>();
   optimizer_ = std::make_unique<torch::optim::Adam>(parameter_groups(*model_, o), torch::optim::AdamOptions(o.lr()));
+  if (o.resume()) {
+    if (o.checkpoint_dir().empty()) throw UsageError("trainer: resume needs a checkpoint_dir");
+    load_checkpoint(o.checkpoint_dir());
+  }
+  // A resumed run's metrics continue its log after the checkpoint's last epoch.
+  if (leader()) {
+    metrics_ = o.resume() ? MetricsLog::continued(o.metrics_path(), epoch_ - 1) : MetricsLog(o.metrics_path());
+  }
 }
 
 // Layer 0's aggregation over the full halo, once. Its result replaces the input features:
@@ -471,7 +467,7 @@ TrainResult Trainer::train() {
     }
     const bool due = options_.checkpoint_every() > 0 && epoch_ % options_.checkpoint_every() == 0;
     if (!options_.checkpoint_dir().empty() && (due || epoch_ == options_.epochs())) {
-      save_checkpoint(options_.checkpoint_dir());
+      save_checkpoint();
     }
   }
   if (stale_) stale_->drain();  // the last epoch's messages: nothing is left in flight at the end
@@ -479,97 +475,116 @@ TrainResult Trainer::train() {
   return result_;
 }
 
-void Trainer::save_checkpoint(const std::string& dir) const {
-  // Each checkpoint lives in its own folder; state.json, renamed into place last, names the
-  // complete one, so a crash mid-write leaves the previous checkpoint intact.
-  const std::string name = fmt::format("epoch-{:06d}", epoch_);
-  const fs::path folder = fs::path(dir) / name;
-  create_checkpoint_folder(folder);
-  // The pipeline's rows and gradients in flight differ per rank: each rank writes its own.
+void Trainer::save_checkpoint() {
+  const std::string& dir = options_.checkpoint_dir();
+  const fs::path folder = fs::path(dir) / checkpoint_folder(epoch_);
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
+  // The pipeline's rows and gradients in flight differ per rank: each rank writes its own, and
+  // rank 0 learns every file's size and checksum for the manifest (rows: ranks; the sum of rows
+  // that one rank each fills gathers them, and waits for every file to be written).
+  const int ranks = comm_ ? comm_->size() : 1;
+  at::Tensor pipeline_digests = at::zeros({ranks, 2}, at::kLong);
   if (stale_) {
     const std::vector<char> bytes = torch::jit::pickle_save(stale_->checkpoint_state());
-    write_file_atomically((folder / pipeline_file(comm_->rank())).string(), std::string(bytes.begin(), bytes.end()));
+    const FileDigest d = write_file_atomically((folder / pipeline_file(comm_->rank())).string(),
+                                               std::string(bytes.begin(), bytes.end()));
+    pipeline_digests[comm_->rank()][0] = static_cast<int64_t>(d.bytes);
+    pipeline_digests[comm_->rank()][1] = static_cast<int64_t>(d.crc32);
   }
-  if (comm_) comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
+  pipeline_digests = over_ranks(pipeline_digests, ReduceOp::sum, fmt::format("epoch {}, checkpoint", epoch_));
   if (!leader()) {
     comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
     return;
+  }
+  CheckpointState state;
+  state.epoch = epoch_;
+  state.seed = options_.seed();
+  state.ranks = ranks;
+  state.pipeline = stale_ != nullptr;
+  state.best_epoch = result_.best_epoch;
+  state.best_train = result_.at_best.train;
+  state.best_val = result_.at_best.val;
+  state.best_test = result_.at_best.test;
+  for (int r = 0; stale_ && r < ranks; ++r) {
+    state.files[pipeline_file(r)] = {static_cast<uint64_t>(pipeline_digests[r][0].item<int64_t>()),
+                                     static_cast<uint32_t>(pipeline_digests[r][1].item<int64_t>())};
   }
   // Through memory and write_file_atomically, which checks that every byte reached the disk:
   // torch::save to a path says nothing when the disk is full.
   const auto save = [&](const auto& what, const char* file) {
     std::ostringstream bytes;
     torch::save(what, bytes);
-    write_file_atomically((folder / file).string(), bytes.str());
+    state.files[file] = write_file_atomically((folder / file).string(), bytes.str());
   };
   save(model_, "model.pt");
   save(*optimizer_, "optimizer.pt");
-  const nlohmann::json state = {{"format", "halo-checkpoint"},
-                                {"version", kCheckpointVersion},
-                                {"folder", name},
-                                {"epoch", epoch_},
-                                {"seed", options_.seed()},
-                                {"ranks", comm_ ? comm_->size() : 1},
-                                {"pipeline", stale_ != nullptr},
-                                {"best_epoch", result_.best_epoch},
-                                {"at_best", accuracy_json(result_.at_best)}};
-  write_file_atomically((fs::path(dir) / "state.json").string(), state.dump(2) + "\n");
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const std::string other = entry.path().filename().string();
-    if (entry.is_directory() && other.rfind("epoch-", 0) == 0 && other != name) fs::remove_all(entry.path(), ec);
+  write_checkpoint_state(dir, state);
+  // Only now is the previous checkpoint (this run's, or the one it resumed or overwrote) no
+  // longer needed; of it, only the files its manifest lists are deleted.
+  if (checkpoints_->previous && checkpoints_->previous->epoch != epoch_) {
+    remove_checkpoint_files(dir, *checkpoints_->previous);
   }
+  checkpoints_->previous = state;
   if (comm_) comm_->barrier(fmt::format("epoch {}, checkpoint", epoch_));
 }
 
 void Trainer::load_checkpoint(const std::string& dir) {
-  const fs::path path = fs::path(dir) / "state.json";
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("{}: cannot open; no complete checkpoint in {}", path.string(), dir));
-  try {
-    const nlohmann::json state = nlohmann::json::parse(in);
-    if (state.at("format") != "halo-checkpoint" || state.at("version") != kCheckpointVersion) {
-      throw Error(fmt::format("{}: not a Halo checkpoint of version {}", path.string(), kCheckpointVersion));
+  const CheckpointState state = read_checkpoint_state(dir);
+  const std::string manifest = (fs::path(dir) / "state.json").string();
+  if (state.seed != options_.seed()) {
+    throw Error(fmt::format("{}: written with seed {}, this run uses seed {}", manifest, state.seed, options_.seed()));
+  }
+  // A file is parsed only after its size and checksum matched; what still fails to load was
+  // written for another architecture.
+  const auto load = [&](auto& into, const std::string& file) {
+    std::istringstream bytes(read_checkpoint_file(dir, state, file));
+    try {
+      torch::load(into, bytes);
+    } catch (const c10::Error& e) {
+      throw Error(fmt::format("{}: checkpoint does not fit this model: {}",
+                              (fs::path(dir) / checkpoint_folder(state.epoch) / file).string(),
+                              e.what_without_backtrace()));
     }
-    if (json_integer<uint64_t>(state.at("seed")) != options_.seed()) {
-      throw Error(fmt::format("{}: written with seed {}, this run uses seed {}", path.string(),
-                              json_integer<uint64_t>(state.at("seed")), options_.seed()));
+  };
+  // torch::load() silently re-shapes parameters, so a different architecture is caught here.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& p : model_->named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
+  load(model_, "model.pt");
+  for (const auto& [name, shape] : shapes) {
+    const auto loaded = model_->named_parameters()[name].sizes().vec();
+    if (loaded != shape) {
+      throw Error(fmt::format("{}: checkpoint does not fit this model: '{}' is [{}] there, [{}] here", dir, name,
+                              fmt::join(loaded, ", "), fmt::join(shape, ", ")));
     }
-    const fs::path folder = fs::path(dir) / state.at("folder").get<std::string>();
-    // torch::load() silently re-shapes parameters, so a different architecture is caught here.
-    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
-    for (const auto& p : model_->named_parameters()) shapes.emplace_back(p.key(), p.value().sizes().vec());
-    torch::load(model_, (folder / "model.pt").string());
-    for (const auto& [name, shape] : shapes) {
-      const auto loaded = model_->named_parameters()[name].sizes().vec();
-      if (loaded != shape) {
-        throw Error(fmt::format("{}: checkpoint does not fit this model: '{}' is [{}] there, [{}] here", dir, name,
-                                fmt::join(loaded, ", "), fmt::join(shape, ", ")));
-      }
+  }
+  load(*optimizer_, "optimizer.pt");
+  // A checkpoint without pipeline state (or a run without the pipeline) starts it afresh, with
+  // one synchronous epoch.
+  if (stale_ && state.pipeline) {
+    if (state.ranks != comm_->size()) {
+      throw Error(fmt::format("{}: pipeline state of {} ranks, this job has {}", manifest, state.ranks, comm_->size()));
     }
-    torch::load(*optimizer_, (folder / "optimizer.pt").string());
-    // A checkpoint without pipeline state (or a run without the pipeline) starts it afresh, with
-    // one synchronous epoch.
-    if (stale_ && state.value("pipeline", false)) {
-      const fs::path file = folder / pipeline_file(comm_->rank());
-      std::ifstream pipeline(file, std::ios::binary);
-      if (!pipeline) throw Error(fmt::format("{}: cannot open this rank's pipeline state", file.string()));
-      const std::vector<char> bytes((std::istreambuf_iterator<char>(pipeline)), std::istreambuf_iterator<char>());
-      const c10::IValue value = torch::jit::pickle_load(bytes);
-      if (!value.isGenericDict()) throw Error(fmt::format("{}: not a pipeline state", file.string()));
+    const std::string file = pipeline_file(comm_->rank());
+    const std::string bytes = read_checkpoint_file(dir, state, file);
+    const std::string path = (fs::path(dir) / checkpoint_folder(state.epoch) / file).string();
+    try {
+      const c10::IValue value = torch::jit::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+      if (!value.isGenericDict()) throw Error("not a dictionary of tensors");
       c10::Dict<std::string, at::Tensor> parts;
       for (const auto& item : value.toGenericDict()) parts.insert(item.key().toStringRef(), item.value().toTensor());
       stale_->restore(parts);
+    } catch (const c10::Error& e) {
+      throw Error(fmt::format("{}: not this job's pipeline state: {}", path, e.what_without_backtrace()));
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: not this job's pipeline state: {}", path, e.what()));
     }
-    epoch_ = json_integer<int64_t>(state.at("epoch"));
-    result_.best_epoch = json_integer<int64_t>(state.at("best_epoch"));
-    const auto& best = state.at("at_best");
-    result_.at_best = {best.at("train").get<double>(), best.at("val").get<double>(), best.at("test").get<double>()};
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: {}", path.string(), e.what()));
-  } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: checkpoint does not fit this model: {}", dir, e.what_without_backtrace()));
   }
+  epoch_ = state.epoch;
+  result_.best_epoch = state.best_epoch;
+  result_.at_best = {state.best_train, state.best_val, state.best_test};
+  if (checkpoints_ && dir == checkpoints_->dir()) checkpoints_->previous = state;
 }
 
 // torch::pickle_save() tags the dictionary with its C++ types, which Python's torch.load()

@@ -39,6 +39,7 @@
 #include "comm/halo_exchange.h"
 #include "core/metrics_log.h"
 #include "datasets/dataset.h"
+#include "gcn/checkpoint.h"
 #include "gcn/model.h"
 #include "partition/shard.h"
 #include "pipeline/stale_exchange.h"
@@ -58,6 +59,11 @@ struct TrainerOptions {
   TORCH_ARG(std::string, metrics_path) = "";    // JSON lines, one per epoch
   TORCH_ARG(std::string, checkpoint_dir) = "";  // written every checkpoint_every epochs and at the end
   TORCH_ARG(int64_t, checkpoint_every) = 0;
+  // Continue from the checkpoint in checkpoint_dir (and after its epochs in metrics_path).
+  TORCH_ARG(bool, resume) = false;
+  // Start afresh in a checkpoint_dir that holds something: the checkpoint there is deleted once
+  // the run's first one is complete. Without it (or resume), a non-empty folder is refused.
+  TORCH_ARG(bool, overwrite) = false;
   TORCH_ARG(bool, progress) = true;  // a progress line on a terminal (rank 0)
   // After every step, compare a fingerprint of the weights across ranks and fail if any differs.
   TORCH_ARG(bool, check_replicas) = false;
@@ -138,12 +144,13 @@ class Trainer {
   // Exact accuracies on the three splits (no dropout), over the whole graph.
   Accuracy evaluate();
 
-  // Model, optimizer and trainer state; written to temporary names and renamed, with
-  // state.json (the manifest) last, so a directory with state.json is complete. Distributed,
-  // rank 0 writes the weights (the same on every rank) and each rank its pipeline state (the
-  // rows and gradients in flight), and every rank reads: a resumed run, pipelined or not,
-  // continues bit for bit.
-  void save_checkpoint(const std::string& dir) const;
+  // Model, optimizer and trainer state in checkpoint_dir (gcn/checkpoint.h): written to
+  // temporary names and renamed, with state.json (the manifest, with every file's size and
+  // checksum) last, so a directory with state.json is complete; the checkpoint it replaces is
+  // deleted after. Distributed, rank 0 writes the weights (the same on every rank) and each rank
+  // its pipeline state (the rows and gradients in flight), and every rank reads: a resumed run,
+  // pipelined or not, continues bit for bit.
+  void save_checkpoint();
   void load_checkpoint(const std::string& dir);
 
   int64_t epoch() const { return epoch_; }  // the next epoch to run
@@ -189,7 +196,8 @@ class Trainer {
   int64_t global_train_ = 0, global_val_ = 0, global_test_ = 0;
   Model model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  MetricsLog metrics_;
+  std::unique_ptr<CheckpointFolder> checkpoints_;  // rank 0's claim on checkpoint_dir
+  MetricsLog metrics_;                             // rank 0's, opened at the end of set-up
   int64_t epoch_ = 0;
   TrainResult result_;
 };

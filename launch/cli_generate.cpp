@@ -2,8 +2,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <map>
 
+#include "core/atomic_file.h"
+#include "core/error.h"
 #include "core/resources.h"
 #include "datasets/dataset_source.h"
 #include "datasets/presets.h"
@@ -28,7 +31,24 @@ void add_write_options(CLI::App* cmd, WriteArgs& a, const std::string& spec_help
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
 }
 
+// Before the data set is made (which can take minutes): the writers refuse, and never open,
+// a path that is not a regular file, here a device or FIFO inside a plain folder too.
+void check_output(const WriteArgs& a) {
+  if (a.format == DatasetFormat::binary) {
+    check_output_path(a.output, "-o");
+    return;
+  }
+  if (std::filesystem::exists(a.output) && !std::filesystem::is_directory(a.output)) {
+    throw Error(fmt::format("-o {}: --format plain writes a folder, and this is not one", a.output));
+  }
+  if (!std::filesystem::is_directory(a.output)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(a.output)) {
+    if (!entry.is_directory()) check_output_path(entry.path().string(), "-o");
+  }
+}
+
 void run_write(const WriteArgs& a) {
+  check_output(a);
   Stopwatch clock;
   const Dataset d = load_dataset(a.spec);
   const double made = clock.seconds();

@@ -64,8 +64,8 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
     std::vector<int64_t> stall;  // rank, epoch
     ModelOptions model;
     TrainerOptions trainer;
-    bool normalize_features = false, resume = false, json = false, check_replicas = false, pipeline = false,
-         no_progress_thread = false, precompute = false, no_precompute = false;
+    bool normalize_features = false, resume = false, overwrite = false, json = false, check_replicas = false,
+         pipeline = false, no_progress_thread = false, precompute = false, no_precompute = false;
     StaleOptions stale;
   };
   static Args a;
@@ -137,14 +137,26 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
   cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint directory (written at the end and every N epochs)");
   cmd->add_option("--checkpoint-every", a.trainer.checkpoint_every(), "Checkpoint every N epochs")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--resume", a.resume, "Continue from the checkpoint in --checkpoint");
+  auto* resume = cmd->add_flag("--resume", a.resume,
+                               "Continue from the checkpoint in --checkpoint, appending to --metrics after its epochs");
+  cmd->add_flag("--overwrite", a.overwrite,
+                "Start afresh in a --checkpoint folder that holds a checkpoint (deleted once the new one is written)")
+      ->excludes(resume);
   cmd->add_option("--export", a.export_path, "Write the trained weights as a dict for Python's torch.load");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
   cmd->callback([cmd, &blas] {
     if (a.spec.empty() == a.parts.empty()) throw UsageError("train: give a dataset, or --parts DIR under mpirun");
-    if (a.resume && a.checkpoint.empty()) throw UsageError("--resume needs --checkpoint DIR");
-    TrainerOptions options =
-        TrainerOptions(a.trainer).metrics_path(a.metrics).checkpoint_dir(a.checkpoint).check_replicas(a.check_replicas);
+    if ((a.resume || a.overwrite) && a.checkpoint.empty()) {
+      throw UsageError(fmt::format("{} needs --checkpoint DIR", a.resume ? "--resume" : "--overwrite"));
+    }
+    // Outputs that would be refused at the end are refused before the first epoch.
+    if (!a.export_path.empty()) check_output_path(a.export_path, "--export");
+    TrainerOptions options = TrainerOptions(a.trainer)
+                                 .metrics_path(a.metrics)
+                                 .checkpoint_dir(a.checkpoint)
+                                 .resume(a.resume)
+                                 .overwrite(a.overwrite)
+                                 .check_replicas(a.check_replicas);
     if (a.pipeline) options.pipeline(StaleOptions(a.stale).progress_thread(!a.no_progress_thread));
     if (a.precompute || a.no_precompute) options.precompute_input(a.precompute);
     options.run_info({{"blas", blas.to_json()}});
@@ -195,10 +207,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       write_file_atomically(std::filesystem::path(a.metrics).replace_extension(".config.json").string(),
                             cmd->config_to_str(true));
     }
-    if (a.resume) {
-      trainer->load_checkpoint(a.checkpoint);
-      spdlog::info("resumed from {} at epoch {}", a.checkpoint, trainer->epoch());
-    }
+    if (a.resume) spdlog::info("resumed from {} at epoch {}", a.checkpoint, trainer->epoch());
     const TrainResult r = trainer->train();
     if (!trainer->leader()) return;
     if (!a.export_path.empty()) export_weights(trainer->model(), a.export_path);
@@ -209,6 +218,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
     j["ranks"] = r.epochs.empty() ? 1 : r.epochs.front().ranks;
     j["blas"] = blas.to_json();
     Model trained = trainer->model();
+    trainer.reset();        // frees the training's Block and inputs before the estimate builds its own
     trained->to(at::kCPU);  // the estimate times inference on the CPU
     const IgcnReport estimate = igcn(trained);
     j["igcn"] = estimate.json;

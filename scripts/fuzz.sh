@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Fuzzes every loader and the config parser with libFuzzer (clang), AddressSanitizer and UBSan:
-# builds build-fuzz/, then runs each target for SECONDS (default 600), PARALLEL at a time
-# (default 2), starting from tests/fuzz/corpus/<target>. A crash, leak, sanitizer report, hang
-# or out-of-memory leaves its input in fuzz-findings/<target>/; fix it and copy the input into
-# the corpus, where the normal test suite replays it.
+# Fuzzes every loader, the checkpoint manifest and the config parser with libFuzzer (clang),
+# AddressSanitizer and UBSan: builds build-fuzz/, then runs each target for SECONDS (default
+# 600), PARALLEL at a time (default 2), starting from tests/fuzz/corpus/<target>. A crash, leak,
+# sanitizer report, hang or out-of-memory leaves its input in fuzz-findings/<target>/; fix it
+# and copy the input into the corpus, where the normal test suite replays it.
 #   scripts/fuzz.sh [TARGET ...]    (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${SECONDS_PER_TARGET:-600} parallel=${PARALLEL:-2}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(plain_dataset binary_dataset partition_meta config)
+[ ${#targets[@]} -gt 0 ] || targets=(plain_dataset binary_dataset partition_meta config checkpoint_state)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHALO_FUZZ=ON \
   -DHALO_BUILD_BENCH=OFF >/dev/null
 ninja -C build-fuzz "${targets[@]/#/fuzz_}"

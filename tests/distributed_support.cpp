@@ -42,8 +42,7 @@ TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::st
   if (normalize) shard.features = row_normalized(shard.features);
   torch::manual_seed(to.seed());
   Model model(mo.in_features(meta.num_features).out_features(meta.num_classes));
-  Trainer trainer(shard, comm, model, to.check_replicas(true).progress(false));
-  if (resume) trainer.load_checkpoint(to.checkpoint_dir());
+  Trainer trainer(shard, comm, model, to.check_replicas(true).progress(false).resume(resume));
   return trainer.train();
 }
 

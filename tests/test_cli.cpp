@@ -1,6 +1,8 @@
 // The `halo` binary end to end: exit codes (0 ok, 1 runtime error, 2 usage error), --json
 // output, and error messages that reach the user.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <torch/cuda.h>
 
 #include <filesystem>
@@ -175,6 +177,54 @@ TEST(Cli, ConvertsRealDataToPlainAndBack) {
   EXPECT_EQ(j["num_nodes"], 2708);
   EXPECT_EQ(j["num_edges"], 10556);
   EXPECT_EQ(j["num_features"], 1433);
+}
+
+// Issue 16, item 1: --export, -o and --metrics naming a FIFO or device fail before any work,
+// name the path, and leave the FIFO or device in place; a failed convert leaves no .tmp file.
+TEST(Cli, OutputsThatAreNotRegularFilesAreRefused) {
+  test::TempDir dir;
+  std::vector<std::string> specials = {dir.path("fifo")};
+  ASSERT_EQ(::mkfifo(specials[0].c_str(), 0666), 0);
+  if (::mknod(dir.path("mynull").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) specials.push_back(dir.path("mynull"));
+  for (const std::string& target : specials) {
+    for (const std::string& cmd :
+         {"train tiny --epochs 2 --export " + target, "train tiny --epochs 2 --metrics " + target,
+          "generate tiny -o " + target, "convert tiny -o " + target}) {
+      const Outcome r = halo(cmd, true);
+      EXPECT_EQ(r.code, 1) << cmd;
+      EXPECT_NE(r.out.find(target + " is a"), std::string::npos) << cmd << ": " << r.out;
+      EXPECT_EQ(r.out.find("epoch"), std::string::npos) << cmd << " trained before refusing: " << r.out;
+      struct stat st {};
+      ASSERT_EQ(::lstat(target.c_str(), &st), 0);
+      EXPECT_FALSE(S_ISREG(st.st_mode)) << cmd << " replaced " << target;
+    }
+  }
+  std::filesystem::create_directories(dir.path("folder"));
+  EXPECT_EQ(halo("convert tiny -o " + dir.path("folder")).code, 1);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left.size(), specials.size() + 1) << "a temporary file was left behind";
+}
+
+// Issue 16, items 2 and 3 end to end: a fresh run refuses a folder holding a checkpoint (exit 2,
+// the checkpoint intact), and --resume appends to the metrics log of the run it continues.
+TEST(Cli, CheckpointFolderIsKeptAndMetricsContinue) {
+  test::TempDir dir;
+  const std::string ck = dir.path("ck"), log = dir.path("m.jsonl");
+  ASSERT_EQ(
+      halo("train tiny --model gat --epochs 6 --checkpoint-every 3 --checkpoint " + ck + " --metrics " + log).code, 0);
+  const Outcome fresh = halo("train tiny --epochs 2 --checkpoint " + ck, true);
+  EXPECT_EQ(fresh.code, 2);
+  EXPECT_NE(fresh.out.find("checkpoint folder " + ck + " holds a checkpoint"), std::string::npos) << fresh.out;
+  EXPECT_TRUE(std::filesystem::exists(ck + "/epoch-000006/model.pt"));
+  ASSERT_EQ(halo("train tiny --model gat --epochs 8 --resume --checkpoint " + ck + " --metrics " + log).code, 0);
+  std::ifstream in(log);
+  int64_t lines = 0, last = -1;
+  for (std::string line; std::getline(in, line); ++lines) last = nlohmann::json::parse(line).at("epoch");
+  EXPECT_EQ(lines, 8);
+  EXPECT_EQ(last, 7);
+  EXPECT_EQ(halo("train tiny --model gat --epochs 10 --overwrite --checkpoint " + ck).code, 0);
+  EXPECT_FALSE(std::filesystem::exists(ck + "/epoch-000008"));
 }
 
 }  // namespace
