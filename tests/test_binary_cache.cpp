@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -222,7 +223,22 @@ TEST_F(BinaryCacheBad, LabelBeyondClasses) {
 }
 TEST_F(BinaryCacheBad, SplitNodeUnlabelled) {
   good.masks[2] = mask_from_ids({2}, 5);
-  expect(good, {"a node in the test split has no label"});
+  expect(good, {"node 2 is in the test split but has no label"});
+}
+// The value checks of the text loaders hold for the cache too (the text loaders refuse NaN).
+TEST_F(BinaryCacheBad, NonFiniteFeature) {
+  good.features = good.features.clone();
+  good.features[1][2] = std::numeric_limits<float>::quiet_NaN();
+  good.features[4][0] = -std::numeric_limits<float>::infinity();
+  expect(good, {"features must be finite: 2 values are NaN or infinite (first: node 1, feature 2, value nan)"});
+}
+TEST_F(BinaryCacheBad, OverlappingSplits) {
+  good.masks[2] = mask_from_ids({1, 4}, 5);
+  expect(good, {"the train and test splits overlap in 1 nodes (first: node 1)"});
+}
+TEST_F(BinaryCacheBad, ClassCountBeyondLimit) {
+  good.meta["num_classes"] = int64_t{1} << 40;
+  expect(good, {"num_classes must lie in [0, 65536], got 1099511627776"});
 }
 TEST_F(BinaryCacheBad, MaskByteNotBoolean) {
   good.masks[0] = at::tensor(std::vector<uint8_t>{1, 2, 0, 0, 0});

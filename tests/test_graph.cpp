@@ -1,6 +1,11 @@
+#include <ATen/Functions.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <functional>
+
 #include "core/counter_rng.h"
+#include "datasets/content_hash.h"
 #include "datasets/graph.h"
 #include "test_support.h"
 
@@ -79,6 +84,69 @@ TEST(Graph, RefusesBadInput) {
   test::expect_error([] { Graph({0, 2, 2}, {1, 0}); }, {"row 0 is not sorted"});
   test::expect_error([] { Graph({0, 1, 2}, {0, 9}); }, {"row 1 has source 9"});
   test::expect_error([] { Graph({1, 1}, {}); }, {"offsets must start at 0"});
+}
+
+}  // namespace
+}  // namespace halo
+
+namespace halo {
+namespace {
+
+// Three nodes on a path, two classes: the shape every loader's dataset passes through check().
+Dataset three_nodes() {
+  EdgeList e;
+  e.num_nodes = 3;
+  e.src = {0, 1};
+  e.dst = {1, 2};
+  Dataset d;
+  d.name = "three";
+  d.graph = Graph::from_edges(e, GraphOptions().symmetrize(true));
+  d.features = at::ones({3, 2}, at::kFloat);
+  d.labels = at::tensor(std::vector<int64_t>{0, 1, -1});
+  d.num_classes = 2;
+  d.train_mask = mask_from_ids({0}, 3);
+  d.val_mask = mask_from_ids({1}, 3);
+  d.test_mask = mask_from_ids({}, 3);
+  return d;
+}
+
+// The one check every loader (plain, binary, OGB, generators, shards) applies, case by case.
+TEST(DatasetCheck, RefusesEveryBadValue) {
+  EXPECT_NO_THROW(three_nodes().check("three"));
+  auto expect = [](const std::function<void(Dataset&)>& edit, std::initializer_list<std::string> parts) {
+    Dataset d = three_nodes();
+    edit(d);
+    test::expect_error([&] { d.check("where"); }, {"where: "});
+    test::expect_error([&] { d.check("where"); }, parts);
+  };
+  expect([](Dataset& d) { d.features[2][1] = std::nanf(""); }, {"1 values are NaN or infinite", "node 2, feature 1"});
+  expect([](Dataset& d) { d.labels[1] = 2; }, {"labels must lie in [0, 2)", "node 1 has label 2"});
+  expect([](Dataset& d) { d.labels[2] = -3; }, {"node 2 has label -3"});
+  expect([](Dataset& d) { d.num_classes = kMaxClasses + 1; }, {"num_classes must lie in [0, 65536], got 65537"});
+  expect([](Dataset& d) { d.test_mask = mask_from_ids({2}, 3); }, {"node 2 is in the test split but has no label"});
+  expect([](Dataset& d) { d.val_mask = mask_from_ids({0, 1}, 3); },
+         {"the train and val splits overlap in 1 nodes (first: node 0)"});
+  expect([](Dataset& d) { d.features = d.features.narrow(0, 0, 2); }, {"features must be a float32 matrix with 3 rows"});
+}
+
+TEST(ContentHash, FollowsEveryValueAndNotTheName) {
+  const Dataset a = three_nodes();
+  Dataset b = three_nodes();
+  b.name = "renamed";
+  EXPECT_EQ(content_hash(a), content_hash(b));
+  b.features[0][0] = 2.0f;
+  EXPECT_NE(content_hash(a), content_hash(b));
+  b = three_nodes();
+  b.val_mask = mask_from_ids({}, 3);
+  EXPECT_NE(content_hash(a), content_hash(b));
+  // Over several blocks, and with a tail that is not a whole word.
+  std::vector<uint8_t> bytes(3 * (size_t{1} << 20) + 5, 1);
+  const uint64_t h = hash_bytes(bytes.data(), bytes.size(), 0);
+  EXPECT_EQ(h, hash_bytes(bytes.data(), bytes.size(), 0));
+  bytes.back() = 2;
+  EXPECT_NE(h, hash_bytes(bytes.data(), bytes.size(), 0));
+  EXPECT_NE(h, hash_bytes(bytes.data(), bytes.size(), 1));
+  EXPECT_EQ(hash_string(0xabc), "0000000000000abc");
 }
 
 }  // namespace

@@ -199,6 +199,10 @@ TEST_F(OgbFixture, EdgeCountMismatch) {
 TEST_F(OgbFixture, UnlabelledNodeInSplit) {
   expect("split/time/train.csv.gz", "0\n4\n", ":2", {"node 4 is in the train split but has no label"});
 }
+TEST_F(OgbFixture, OverlappingSplits) {
+  write("split/time/test.csv.gz", "5\n0\n");
+  test::expect_error([&] { load_ogb(root()); }, {root(), "the train and test splits overlap in 1 nodes (first: node 0)"});
+}
 TEST_F(OgbFixture, MissingFile) {
   fs::remove(path("raw/node-label.csv.gz"));
   expect_failure("raw/node-label.csv.gz", "", {"cannot open", "No such file"});

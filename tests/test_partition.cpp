@@ -1,7 +1,9 @@
 #include <ATen/Functions.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <set>
@@ -201,6 +203,39 @@ TEST(Partition, RefusesBadOptions) {
                      {"--imbalance must be >= 1"});
 }
 
+// More parts than METIS can fill: refused before anything is written, with the numbers.
+TEST(Partition, RefusesEmptyParts) {
+  test::TempDir dir;
+  test::expect_error(
+      [&] { write_partition(cached("tiny"), PartitionOptions().num_parts(300), dir.path("p"), "tiny"); },
+      {"--parts 300: metis left ", " parts empty (tiny of 400 nodes: the largest part holds ", "against --imbalance 1.03",
+       "use fewer parts"});
+  EXPECT_FALSE(std::filesystem::exists(dir.path("p")));
+}
+
+// A path source is recorded absolute; the source is checked against meta.json's counts and hash.
+TEST(PartitionSource, LoadsAndChecksTheRecordedSource) {
+  test::TempDir dir;
+  const Dataset& d = cached("tiny");
+  save_plain(d, dir.path("data"));
+  write_partition(load_plain(dir.path("data")), PartitionOptions().num_parts(2), dir.path("p"), dir.path("data"));
+  const PartitionMeta meta = read_partition_meta(dir.path("p"));
+  EXPECT_TRUE(std::filesystem::path(meta.source).is_absolute());
+  EXPECT_EQ(load_partition_source(meta).num_nodes(), d.num_nodes());
+
+  // Same counts, one feature value changed: only the hash tells.
+  std::ofstream(dir.path("data/features.txt"), std::ios::app) << "5 7 0.5\n";
+  test::expect_error([&] { load_partition_source(meta); },
+                     {dir.path("p/meta.json"), "dataset.hash is " + meta.dataset_hash, "now has", "partition it again"});
+  dir.write("data/edges.txt", "");
+  test::expect_error([&] { load_partition_source(meta); },
+                     {dir.path("p/meta.json"), fmt::format("dataset.num_edges is {} but dataset.source '{}' now has 0",
+                                                           d.graph.num_edges(), meta.source)});
+  std::filesystem::remove_all(dir.path("data"));
+  test::expect_error([&] { load_partition_source(meta); },
+                     {dir.path("p/meta.json"), "dataset.source '" + meta.source + "' does not load"});
+}
+
 class BadPartitionDir : public ::testing::Test {
  protected:
   void SetUp() override { write_partition(cached("tiny"), PartitionOptions().num_parts(3), dir.path("p"), "tiny"); }
@@ -235,6 +270,65 @@ TEST_F(BadPartitionDir, MixedShards) {
                              std::filesystem::copy_options::overwrite_existing);
   const auto meta = read_partition_meta(dir.path("p"));
   test::expect_error([&] { load_shard(meta, 1); }, {"part-1/shard.bin", "does not match meta.json"});
+}
+
+// Same part sizes (the random partitioner deals exactly balanced parts), another assignment: only
+// the partition id tells the shards apart.
+TEST_F(BadPartitionDir, ShardOfAnotherPartitioning) {
+  auto random = PartitionOptions().num_parts(3).method(PartitionMethod::random);
+  write_partition(cached("tiny"), random.seed(1), dir.path("a"), "tiny");
+  write_partition(cached("tiny"), random.seed(2), dir.path("b"), "tiny");
+  std::filesystem::copy_file(dir.path("b/part-1/shard.bin"), dir.path("a/part-1/shard.bin"),
+                             std::filesystem::copy_options::overwrite_existing);
+  const auto meta = read_partition_meta(dir.path("a"));
+  EXPECT_NO_THROW(load_shard(meta, 0));
+  test::expect_error([&] { load_shard(meta, 1); },
+                     {"a/part-1/shard.bin: partition id ", "a/meta.json has partition_id " + meta.partition_id,
+                      "mixes shards of two partitionings"});
+}
+
+// The id follows the inputs: the same assignment of a dataset with other features is another
+// partition, and repeating a partition repeats its id.
+TEST(Partition, IdHashesTheDatasetAndTheAssignment) {
+  test::TempDir dir;
+  Dataset d = cached("tiny");
+  const auto options = PartitionOptions().num_parts(2);
+  write_partition(d, options, dir.path("a"), "tiny");
+  write_partition(d, options, dir.path("b"), "tiny");
+  d.features = d.features.clone();
+  d.features[3][1] = 0.25f;
+  write_partition(d, options, dir.path("c"), "tiny");
+  const auto a = read_partition_meta(dir.path("a")), b = read_partition_meta(dir.path("b")),
+             c = read_partition_meta(dir.path("c"));
+  EXPECT_EQ(a.partition_id, b.partition_id);
+  EXPECT_EQ(a.dataset_hash, b.dataset_hash);
+  EXPECT_EQ(a.part_starts, c.part_starts);
+  EXPECT_NE(a.dataset_hash, c.dataset_hash);
+  EXPECT_NE(a.partition_id, c.partition_id);
+  EXPECT_EQ(load_shard(a, 1).partition_id, a.partition_id);
+}
+
+// A shard is checked as every loader checks a dataset: here NaN features and overlapping splits.
+TEST_F(BadPartitionDir, ShardValuesAreChecked) {
+  const auto meta = read_partition_meta(dir.path("p"));
+  Shard s = load_shard(meta, 1);
+  s.features = s.features.clone();
+  s.features[2][3] = std::numeric_limits<float>::infinity();
+  save_shard(s, file("part-1/shard.bin"));
+  test::expect_error([&] { load_shard(meta, 1); },
+                     {"part-1/shard.bin", "features must be finite", "1 values", "node 2, feature 3, value inf"});
+  s = load_shard(meta, 2);
+  const int64_t v = s.train_mask.nonzero()[0][0].item<int64_t>();
+  s.test_mask[v] = true;
+  save_shard(s, file("part-2/shard.bin"));
+  test::expect_error([&] { load_shard(meta, 2); },
+                     {"part-2/shard.bin", "the train and test splits overlap in 1 nodes", fmt::format("node {}", v)});
+}
+
+TEST_F(BadPartitionDir, ShardClassCountDisagreesWithMeta) {
+  auto meta = read_partition_meta(dir.path("p"));
+  meta.num_classes += 1;
+  test::expect_error([&] { load_shard(meta, 0); }, {"part-0/shard.bin", "4 classes", "5 classes"});
 }
 
 TEST_F(BadPartitionDir, TruncatedShard) {

@@ -91,6 +91,9 @@ TEST_F(BadPlain, NodeCountMismatch) {
 TEST_F(BadPlain, LabelBeyondClasses) {
   expect("labels.txt", "0\n1\n2\n", {"labels.txt has class 2 but num_classes is 2"});
 }
+TEST_F(BadPlain, OverlappingSplits) {
+  expect("test.txt", "2\n1\n", {"the val and test splits overlap in 1 nodes (first: node 1)"});
+}
 TEST_F(BadPlain, SplitIdOutOfRange) { expect("test.txt", "2\n7\n", {"test.txt:2", "node id 7"}); }
 TEST_F(BadPlain, MissingFile) {
   std::filesystem::remove(dir.path("labels.txt"));
