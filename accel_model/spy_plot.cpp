@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
-#include "core/error.h"
+#include "core/atomic_file.h"
 
 namespace halo {
 namespace {
@@ -86,9 +85,7 @@ void write_spy_plot(const Graph& g, const Islands& s, const std::string& path, i
       }
     }
   }
-  std::ofstream out(path, std::ios::binary);
-  out << encode_png(rgb, side);
-  if (!out) throw Error(fmt::format("{}: cannot write the spy plot", path));
+  write_file_atomically(path, encode_png(rgb, side));
 }
 
 }  // namespace halo

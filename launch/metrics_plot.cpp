@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace halo {
@@ -43,19 +44,19 @@ std::vector<Epoch> read_metrics(const std::string& path) {
 // epochs.dat: epoch loss bytes_max bytes_mean; accuracy.dat: epoch train val test, for the
 // evaluated epochs.
 void write_epochs(const std::vector<Epoch>& epochs, const fs::path& dir) {
-  std::ofstream out(dir / "epochs.dat"), accuracy(dir / "accuracy.dat");
-  out << "# epoch loss bytes_sent bytes_sent_mean\n";
-  accuracy << "# epoch train_acc val_acc test_acc\n";
+  std::string out = "# epoch loss bytes_sent bytes_sent_mean\n", accuracy = "# epoch train_acc val_acc test_acc\n";
   for (const Epoch& e : epochs) {
     const nlohmann::json& j = e.json;
     const double bytes = j["bytes_sent"].get<double>();
-    out << fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j["loss"].get<double>(), bytes,
+    out += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j["loss"].get<double>(), bytes,
                        j.value("bytes_sent_mean", bytes));
     if (j.contains("val_acc")) {
-      accuracy << fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j.value("train_acc", 0.0),
+      accuracy += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j.value("train_acc", 0.0),
                               j.value("val_acc", 0.0), j.value("test_acc", 0.0));
     }
   }
+  write_file_atomically((dir / "epochs.dat").string(), out);
+  write_file_atomically((dir / "accuracy.dat").string(), accuracy);
 }
 
 // rank compute waited allreduce: means over the epochs; older metrics without by_rank give one
@@ -81,12 +82,12 @@ void write_ranks(const std::vector<Epoch>& epochs, const std::string& path, cons
       for (size_t r = 0; r < values.size(); ++r) sums[r][k] += values[r];
     }
   }
-  std::ofstream out(file);
-  out << "# rank compute_seconds exposed_comm_seconds allreduce_seconds (means over epochs)\n";
+  std::string out = "# rank compute_seconds exposed_comm_seconds allreduce_seconds (means over epochs)\n";
   const double n = static_cast<double>(epochs.size());
   for (size_t r = 0; r < sums.size(); ++r) {
-    out << fmt::format("{} {} {} {}\n", r, sums[r][0] / n, sums[r][1] / n, sums[r][2] / n);
+    out += fmt::format("{} {} {} {}\n", r, sums[r][0] / n, sums[r][1] / n, sums[r][2] / n);
   }
+  write_file_atomically(file.string(), out);
 }
 
 constexpr const char* kScript = R"gp(set terminal pngcairo size 900,540 font ",11"
@@ -130,8 +131,7 @@ std::vector<std::string> plot_metrics(const std::string& metrics_path, const std
   if (ec) throw Error(fmt::format("{}: cannot create the output folder: {}", out_dir, ec.message()));
   write_epochs(epochs, dir);
   write_ranks(epochs, metrics_path, dir / "ranks.dat");
-  std::ofstream(dir / "plot.gp") << kScript;
-  if (!std::ofstream(dir / "plot.gp", std::ios::app)) throw Error(fmt::format("{}: cannot write into it", out_dir));
+  write_file_atomically((dir / "plot.gp").string(), kScript);
   const std::string command = fmt::format("cd '{}' && gnuplot plot.gp 2>&1", dir.string());
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw Error("halo plot: cannot start gnuplot");
