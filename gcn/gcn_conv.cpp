@@ -32,7 +32,9 @@ AggregateOptions normalisation(const Block& block, at::ScalarType dtype) {
 }
 }  // namespace
 
-at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
+at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) { return forward_fused(block, x, {}); }
+
+at::Tensor GCNConvImpl::forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) {
   check_layer_input("GCNConv", block, x, options.in_features());
   AggregateOptions agg = normalisation(block, x.scalar_type());
   // Aggregate at the narrower width where that is less work (always for sparse rows, which
@@ -40,9 +42,9 @@ at::Tensor GCNConvImpl::forward(const Block& block, const at::Tensor& x) {
   if (is_sparse_rows(x) || project_first(block, Loops::with, options.in_features(), options.out_features())) {
     agg.bias = bias;
     agg.relu = relu_;
-    return aggregate(block, Loops::with, project(x, weight), agg);
+    return aggregate(block, Loops::with, input_project(x, ops, {{weight}})[0], agg);
   }
-  return forward_precomputed(aggregate(block, Loops::with, x, agg), {});
+  return forward_precomputed(aggregate(block, Loops::with, apply_input_ops(x, ops), agg), {});
 }
 
 at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
@@ -52,7 +54,7 @@ at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
 }
 
 at::Tensor GCNConvImpl::forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) {
-  const at::Tensor y = dropout_project(p, dropout, weight, bias);
+  const at::Tensor y = input_project(p, {false, dropout}, {{weight, bias}})[0];
   return relu_ ? y.relu_() : y;
 }
 

@@ -22,6 +22,8 @@ class GCNConvImpl : public GraphLayerImpl {
   void reset_parameters() override;
   bool takes_sparse_input() const override { return true; }
   bool fuse_relu() override { return relu_ = true; }
+  bool fuses_input() const override { return true; }
+  at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) override;
   // P = D^-1/2 (A + I) D^-1/2 x, of width in_features; forward_precomputed is P W + b.
   bool precomputes() const override { return true; }
   at::Tensor precompute(const Block& block, const at::Tensor& x) override;

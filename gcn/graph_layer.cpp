@@ -32,6 +32,10 @@ namespace {
 }
 }  // namespace
 
+at::Tensor GraphLayerImpl::forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) {
+  return forward(block, apply_input_ops(x, ops));
+}
+
 at::Tensor GraphLayerImpl::precompute(const Block&, const at::Tensor&) { no_precompute(name()); }
 at::Tensor GraphLayerImpl::forward_precomputed(const at::Tensor&, const KeyedDropout&) { no_precompute(name()); }
 

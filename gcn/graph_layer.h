@@ -25,6 +25,13 @@ class GraphLayerImpl : public torch::nn::Module {
   // Asks the layer to apply ReLU to its output itself, where it can fuse it with its last
   // pass over memory. Layers that cannot fuse keep the default, and the Model applies it.
   virtual bool fuse_relu() { return false; }
+  // Whether the layer applies its input's ReLU (the previous layer's activation) and dropout
+  // itself, in forward_fused: the Model then hands them over rather than making a transformed
+  // copy of x. Layers that project x first fuse both into the projection (input_project), and
+  // keep no copy of the transformed x until backward.
+  virtual bool fuses_input() const { return false; }
+  // forward(block, apply_input_ops(x, ops)); the default computes exactly that.
+  virtual at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops);
   // Whether forward accepts sparse rows as x (sparse_features.h): layers that project x with
   // graph_ops' project() before touching it otherwise. A Trainer then hands the first layer
   // mostly-zero input features as sparse rows.
@@ -41,7 +48,7 @@ class GraphLayerImpl : public torch::nn::Module {
   // the layer's precomputed width. No gradients flow through it.
   virtual at::Tensor precompute(const Block& block, const at::Tensor& x);
   // p: [rows, P], dense or sparse rows, with `dropout` still to apply to it (graph_ops'
-  // dropout_project does both without keeping the dropped copy) -> [rows, out_features()].
+  // input_project does both without keeping the dropped copy) -> [rows, out_features()].
   virtual at::Tensor forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout);
 
   // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw

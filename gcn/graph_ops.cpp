@@ -79,6 +79,9 @@ const Csr& adjacency(const Block& block, Loops loops) {
 const Csr& adjacency_t(const Block& block, Loops loops) {
   return loops == Loops::with ? block.with_self_loops_t() : block.adjacency_t();
 }
+const Csr& adjacency_t_pattern(const Block& block, Loops loops) {
+  return loops == Loops::with ? block.with_self_loops_t_pattern() : block.adjacency_t_pattern();
+}
 
 // The Block outlives the autograd graph built on it (graph_ops.h): a Trainer keeps the epoch's
 // Block until the backward pass is done. saved_data holds IValues only, so the Block travels as
@@ -150,7 +153,7 @@ struct AggregateFunction : torch::autograd::Function<AggregateFunction> {
     at::Tensor dx, dbias;
     if (ctx->needs_input_grad(0)) {
       const Block& block = saved_block(ctx);
-      dx = run_spmm(block, adjacency_t(block, saved_loops(ctx)), g, 1, {}, saved[1], saved[0], {}, false);
+      dx = run_spmm(block, adjacency_t_pattern(block, saved_loops(ctx)), g, 1, {}, saved[1], saved[0], {}, false);
     }
     // needs_input_grad counts tensor inputs only: the bias is the second when present.
     if (ctx->saved_data["has_bias"].toBool() && ctx->needs_input_grad(1)) dbias = g.sum(0);
@@ -272,15 +275,19 @@ struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
 
 // The mask is recomputed in backward rather than stored: one hash per element is cheaper than
 // keeping a second copy of every dropped activation alive until backward.
-at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key) {
-  if (!use_kernels(x)) return kernels::torch_ops::keyed_dropout(x, ids, key, p);
-  at::Tensor y = at::empty_like(x);
+// Into `out` when given (which may be x itself).
+at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key, at::Tensor out = {}) {
+  if (!use_kernels(x)) {
+    const at::Tensor y = kernels::torch_ops::keyed_dropout(x, ids, key, p);
+    return out.defined() ? out.copy_(y) : y;
+  }
+  if (!out.defined()) out = at::empty_like(x);
   const int64_t rows = x.size(0), width = rows == 0 ? 0 : x.numel() / rows;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "keyed_dropout", [&] {
-    kernels::keyed_dropout(x.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rows, width, ids.data_ptr<int64_t>(), key,
+    kernels::keyed_dropout(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), rows, width, ids.data_ptr<int64_t>(), key,
                            p);
   });
-  return y;
+  return out;
 }
 
 struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
@@ -300,36 +307,105 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
   }
 };
 
-// x' W with x' = dropout(x), x a constant: backward draws x' again for dW = x'^T dy. Both passes
-// draw x' kBlockRows rows at a time, so no x-sized copy exists at any point (on Reddit's
-// precomputed GraphSAGE input, 1.1 GB less at the peak); 8192-row products still run at full speed.
-struct DropoutProjectFunction : torch::autograd::Function<DropoutProjectFunction> {
+// The projections of t = dropout(relu(x)) (input_project), kBlockRows rows of t at a time: both
+// passes transform a block of x, use it for every projection and drop it; 8192-row products
+// still run at full speed.
+struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
   static constexpr int64_t kBlockRows = 8192;
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& x, const at::Tensor& ids,
-                            double p, int64_t key) {
+
+  struct Ops {
+    bool relu;
+    double p;  // 0: no dropout
+    uint64_t key;
+  };
+  // Rows r .. r + n of t; ids only read with a dropout to draw.
+  static at::Tensor transform(const at::Tensor& x, const at::Tensor& ids, const Ops& ops, int64_t r, int64_t n) {
+    const at::Tensor xb = x.narrow(0, r, n);
+    if (!ops.relu) return dropout_rows(xb, ids.narrow(0, r, n), ops.p, ops.key);
+    at::Tensor t = at::relu(xb);
+    return ops.p == 0 ? t : dropout_rows(t, ids.narrow(0, r, n), ops.p, ops.key, t);
+  }
+  static Ops saved_ops(AutogradContext* ctx) {
+    return {ctx->saved_data["relu"].toBool(), ctx->saved_data["p"].toDouble(),
+            static_cast<uint64_t>(ctx->saved_data["key"].toInt())};
+  }
+  // Rows r .. r + n of x meet rows r .. r + rows_in_block(...) of a projection over `rows` rows.
+  static int64_t rows_in_block(int64_t rows, int64_t r, int64_t n) { return std::clamp<int64_t>(rows - r, 0, n); }
+
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const Optional& ids_or_none, bool relu,
+                               double p, int64_t key, const std::vector<int64_t>& rows, at::TensorList weights) {
+    const at::Tensor ids = or_undefined(ids_or_none);
+    const Ops ops{relu, p, static_cast<uint64_t>(key)};
+    ctx->saved_data["relu"] = relu;
     ctx->saved_data["p"] = p;
     ctx->saved_data["key"] = key;
-    ctx->save_for_backward({x, ids});
-    at::Tensor y = at::empty({x.size(0), weight.size(1)}, weight.options());
-    for (int64_t r = 0; r < x.size(0); r += kBlockRows) {
-      const int64_t rows = std::min(kBlockRows, x.size(0) - r);
-      at::Tensor out = y.narrow(0, r, rows);
-      at::mm_out(out, dropout_rows(x.narrow(0, r, rows), ids.narrow(0, r, rows), p, static_cast<uint64_t>(key)),
-                 weight);
+    ctx->saved_data["rows"] = rows;
+    variable_list saved{x, ids};
+    saved.insert(saved.end(), weights.begin(), weights.end());
+    ctx->save_for_backward(saved);
+    variable_list ys;
+    for (size_t k = 0; k < weights.size(); ++k) ys.push_back(at::empty({rows[k], weights[k].size(1)}, x.options()));
+    const int64_t used = *std::max_element(rows.begin(), rows.end());
+    for (int64_t r = 0; r < used; r += kBlockRows) {
+      const int64_t n = std::min(kBlockRows, used - r);
+      const at::Tensor t = transform(x, ids, ops, r, n);
+      for (size_t k = 0; k < weights.size(); ++k) {
+        const int64_t m = rows_in_block(rows[k], r, n);
+        if (m == 0) continue;
+        at::Tensor out = ys[k].narrow(0, r, m);
+        at::mm_out(out, t.narrow(0, 0, m), weights[k]);
+      }
     }
-    return y;
+    return ys;
   }
+
+  // dW_k = t^T dy_k; dx = relu'(x) * dropout(sum_k dy_k W_k^T) (dropout's backward is itself).
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const variable_list saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &ids = saved[1], &dy = grads[0];
-    const double p = ctx->saved_data["p"].toDouble();
-    const auto key = static_cast<uint64_t>(ctx->saved_data["key"].toInt());
-    at::Tensor dw = at::zeros({x.size(1), dy.size(1)}, dy.options());
-    for (int64_t r = 0; r < x.size(0); r += kBlockRows) {
-      const int64_t rows = std::min(kBlockRows, x.size(0) - r);
-      dw.addmm_(dropout_rows(x.narrow(0, r, rows), ids.narrow(0, r, rows), p, key).t(), dy.narrow(0, r, rows));
+    const at::Tensor &x = saved[0], &ids = saved[1];
+    const variable_list weights(saved.begin() + 2, saved.end());
+    const Ops ops = saved_ops(ctx);
+    const std::vector<int64_t> rows = ctx->saved_data["rows"].toIntVector();
+    const bool dx_needed = ctx->needs_input_grad(0);
+    at::Tensor dx = dx_needed ? at::empty_like(x) : at::Tensor();
+    variable_list dws(weights.size());
+    // needs_input_grad counts tensor inputs only: ids is one when there is a dropout.
+    const size_t first_weight = ops.p > 0 ? 2 : 1;
+    for (size_t k = 0; k < weights.size(); ++k) {
+      if (ctx->needs_input_grad(first_weight + k)) dws[k] = at::zeros_like(weights[k]);
     }
-    return {dw, {}, {}, {}, {}};
+    const bool dw_needed = std::any_of(dws.begin(), dws.end(), [](const at::Tensor& d) { return d.defined(); });
+    const int64_t used = *std::max_element(rows.begin(), rows.end());
+    for (int64_t r = 0; r < used; r += kBlockRows) {
+      const int64_t n = std::min(kBlockRows, used - r);
+      const at::Tensor t = dw_needed ? transform(x, ids, ops, r, n) : at::Tensor();
+      at::Tensor dxb = dx_needed ? dx.narrow(0, r, n) : at::Tensor();
+      bool written = false;  // whether dxb holds a sum yet (the first full-block product writes it)
+      for (size_t k = 0; k < weights.size(); ++k) {
+        const int64_t m = rows_in_block(rows[k], r, n);
+        if (m == 0 || !grads[k].defined()) continue;
+        const at::Tensor dy = grads[k].narrow(0, r, m);
+        if (dws[k].defined()) dws[k].addmm_(t.narrow(0, 0, m).t(), dy);
+        if (!dx_needed) continue;
+        if (!written && m == n) {
+          at::mm_out(dxb, dy, weights[k].t());
+        } else {
+          if (!written) dxb.zero_();
+          dxb.narrow(0, 0, m).addmm_(dy, weights[k].t());
+        }
+        written = true;
+      }
+      if (!dx_needed) continue;
+      if (!written) dxb.zero_();
+      if (ops.p > 0) dropout_rows(dxb, ids.narrow(0, r, n), ops.p, ops.key, dxb);
+      if (ops.relu) dxb.masked_fill_(x.narrow(0, r, n).le(0), 0);
+    }
+    // Rows no projection reads.
+    if (dx_needed && used < x.size(0)) dx.narrow(0, used, x.size(0) - used).zero_();
+    // One gradient per input of forward, TensorList elements each counted.
+    variable_list out{dx, {}, {}, {}, {}, {}};
+    out.insert(out.end(), dws.begin(), dws.end());
+    return out;
   }
 };
 
@@ -504,18 +580,50 @@ at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tens
   return add.defined() ? y.add_(add) : y;
 }
 
-at::Tensor dropout_project(const at::Tensor& x, const KeyedDropout& dropout, const at::Tensor& weight,
-                           const at::Tensor& add) {
-  if (!dropout.training || dropout.p == 0) return project(x, weight, add);
-  if (is_sparse_rows(x) || x.requires_grad()) {
-    return project(keyed_dropout(x, dropout.p, dropout.key, dropout.ids, true), weight, add);
+at::Tensor apply_input_ops(const at::Tensor& x, const InputOps& ops) {
+  const KeyedDropout& d = ops.dropout;
+  if (ops.relu && is_sparse_rows(x)) {
+    throw Error("apply_input_ops: ReLU of sparse rows (the input features) is not supported");
   }
-  constexpr const char* op = "dropout_project";
-  check_dropout(op, x, dropout.p, dropout.ids);
-  check_project(op, x, weight, add);
-  const at::Tensor y = DropoutProjectFunction::apply(weight, x.contiguous(), dropout.ids.contiguous(), dropout.p,
-                                                     static_cast<int64_t>(dropout.key));
-  return add.defined() ? y.add_(add) : y;
+  const at::Tensor t = ops.relu ? at::relu(x) : x;
+  // No ids to check when nothing is drawn (an evaluation, or a layer's own unfused call).
+  return d.training && d.p > 0 ? keyed_dropout(t, d.p, d.key, d.ids, true) : t;
+}
+
+std::vector<at::Tensor> input_project(const at::Tensor& x, const InputOps& ops,
+                                      const std::vector<Projection>& projections) {
+  constexpr const char* op = "input_project";
+  if (projections.empty()) throw Error(fmt::format("{}: no projection given", op));
+  const KeyedDropout& d = ops.dropout;
+  const double p = d.training ? d.p : 0;
+  std::vector<int64_t> rows;
+  std::vector<at::Tensor> weights;
+  for (const Projection& pr : projections) {
+    const int64_t n = pr.rows < 0 ? x.size(0) : pr.rows;
+    if (n > x.size(0)) {
+      throw Error(fmt::format("{}: a projection over {} rows of an x with {} rows", op, n, x.size(0)));
+    }
+    check_project(op, leading_rows(x, n), pr.weight, pr.add);
+    rows.push_back(n);
+    weights.push_back(pr.weight);
+  }
+  if (p > 0) check_dropout(op, x, p, d.ids);
+  std::vector<at::Tensor> ys;
+  if ((!ops.relu && p == 0) || is_sparse_rows(x)) {
+    const at::Tensor t = apply_input_ops(x, ops);
+    for (size_t k = 0; k < projections.size(); ++k) {
+      ys.push_back(project(leading_rows(t, rows[k]), weights[k], projections[k].add));
+    }
+    return ys;
+  }
+  const Optional ids = p > 0 ? Optional(d.ids.contiguous()) : c10::nullopt;
+  // A TensorList, not the vector: only then does autograd see the weights as inputs.
+  ys = InputProjectFunction::apply(x.contiguous(), ids, ops.relu, p, static_cast<int64_t>(d.key), rows,
+                                   at::TensorList(weights));
+  for (size_t k = 0; k < projections.size(); ++k) {
+    if (projections[k].add.defined()) ys[k] = ys[k].add_(projections[k].add);
+  }
+  return ys;
 }
 
 at::Tensor leading_rows(const at::Tensor& x, int64_t n) {

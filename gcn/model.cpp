@@ -57,8 +57,12 @@ ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, doub
     if (hidden && layer_norm_) {
       norms_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({layers[l]->out_features()})));
     }
-    // LayerNorm must come between the layer and its activation, so it rules out fusing.
-    fused_relu_.push_back(hidden && activation_ == Activation::relu && !layer_norm_ && layers[l]->fuse_relu());
+    // LayerNorm must come between the layer and its activation, so it rules out fusing. A ReLU
+    // goes to the next layer where it fuses its input: that keeps only the pre-activation alive
+    // until backward, and no activated copy.
+    const bool fusable = hidden && activation_ == Activation::relu && !layer_norm_;
+    relu_to_next_.push_back(fusable && layers[l + 1]->fuses_input());
+    fused_relu_.push_back(fusable && !relu_to_next_.back() && layers[l]->fuse_relu());
   }
 }
 
@@ -73,12 +77,15 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
                                is_training()};
     GraphLayer layer = this->layer(l);
     layer->set_random_key(stream_key(key, l, 1));
+    const InputOps ops{l > 0 && relu_to_next_[l - 1], dropout};
     if (l == 0 && input == Input::precomputed) {
-      h = layer->forward_precomputed(h, dropout);  // the layer applies the dropout (dropout_project)
+      h = layer->forward_precomputed(h, dropout);  // the layer applies the dropout (input_project)
+    } else if (layer->fuses_input()) {
+      h = layer->forward_fused(block, h, ops);
     } else {
-      h = layer->forward(block, keyed_dropout(h, dropout.p, dropout.key, dropout.ids, dropout.training));
+      h = layer->forward(block, apply_input_ops(h, ops));
     }
-    if (l + 1 < n) {
+    if (l + 1 < n && !relu_to_next_[l]) {
       if (layer_norm_) {
         // In place: LayerNorm's backward reads its input and statistics, not its output.
         h = norms_->ptr<torch::nn::LayerNormImpl>(l)->forward(h);

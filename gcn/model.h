@@ -65,7 +65,8 @@ class ModelImpl : public torch::nn::Module {
   bool layer_norm_;
   torch::nn::ModuleList layers_;
   torch::nn::ModuleList norms_;
-  std::vector<bool> fused_relu_;
+  std::vector<bool> fused_relu_;    // layer l applies its own ReLU
+  std::vector<bool> relu_to_next_;  // layer l + 1 applies layer l's ReLU to its input
 };
 
 TORCH_MODULE(Model);

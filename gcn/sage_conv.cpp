@@ -38,17 +38,23 @@ AggregateOptions mean(const Block& block, at::ScalarType dtype) {
 }
 }  // namespace
 
-at::Tensor SAGEConvImpl::forward(const Block& block, const at::Tensor& x) {
+at::Tensor SAGEConvImpl::forward(const Block& block, const at::Tensor& x) { return forward_fused(block, x, {}); }
+
+at::Tensor SAGEConvImpl::forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) {
   check_layer_input("SAGEConv", block, x, options.in_features());
   AggregateOptions agg = mean(block, x.scalar_type());
-  at::Tensor y;
   if (is_sparse_rows(x) || project_first(block, Loops::without, options.in_features(), options.out_features())) {
+    // Both weights in one pass over x: the neighbours' over every column, the root's over the rows.
+    std::vector<Projection> projections{{weight_neighbors}};
+    if (weight_root.defined()) projections.push_back({weight_root, {}, block.num_rows()});
+    const std::vector<at::Tensor> ys = input_project(x, ops, projections);
     agg.bias = bias;
-    y = aggregate(block, Loops::without, project(x, weight_neighbors), agg);
-  } else {
-    y = project(aggregate(block, Loops::without, x, agg), weight_neighbors, bias);
+    const at::Tensor y = aggregate(block, Loops::without, ys[0], agg);
+    return weight_root.defined() ? y.add_(ys[1]) : y;
   }
-  return weight_root.defined() ? project(leading_rows(x, block.num_rows()), weight_root, y) : y;
+  const at::Tensor t = apply_input_ops(x, ops);
+  const at::Tensor y = project(aggregate(block, Loops::without, t, agg), weight_neighbors, bias);
+  return weight_root.defined() ? project(leading_rows(t, block.num_rows()), weight_root, y) : y;
 }
 
 at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {
@@ -60,8 +66,8 @@ at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {
 }
 
 at::Tensor SAGEConvImpl::forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout) {
-  return dropout_project(p, dropout,
-                         weight_root.defined() ? at::cat({weight_root, weight_neighbors}) : weight_neighbors, bias);
+  const at::Tensor weight = weight_root.defined() ? at::cat({weight_root, weight_neighbors}) : weight_neighbors;
+  return input_project(p, {false, dropout}, {{weight, bias}})[0];
 }
 
 void SAGEConvImpl::pretty_print(std::ostream& stream) const {

@@ -23,6 +23,8 @@ class SAGEConvImpl : public GraphLayerImpl {
   int64_t out_features() const override { return options.out_features(); }
   void reset_parameters() override;
   bool takes_sparse_input() const override { return true; }
+  bool fuses_input() const override { return true; }
+  at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) override;
   // P = [x_v | mean_{u -> v} x_u] (BNS-GCN's precomputed GraphSAGE input; [mean] without the
   // root weight); forward_precomputed is P [W_r; W_n] + b.
   bool precomputes() const override { return true; }

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
 #include <numeric>
 
 #include "core/error.h"
@@ -17,8 +16,9 @@ at::Tensor float_tensor(const std::vector<int32_t>& v) {
   return at::tensor(std::vector<float>(v.begin(), v.end()), at::kFloat);
 }
 
-const Csr& lazily(std::unique_ptr<Csr>& slot, const std::function<Csr()>& make) {
-  if (!slot) slot = std::make_unique<Csr>(make());
+template <class T, class Make>
+const T& lazily(std::unique_ptr<T>& slot, const Make& make) {
+  if (!slot) slot = std::make_unique<T>(make());
   return *slot;
 }
 
@@ -89,6 +89,13 @@ const Csr& Block::with_self_loops() const {
 }
 const Csr& Block::with_self_loops_t() const {
   return lazily(loops_t_, [&] { return with_self_loops().transposed(); });
+}
+
+const Csr& Block::adjacency_t_pattern() const {
+  return lazily(symmetric_, [&] { return adjacency_.is_symmetric(); }) ? adjacency_ : adjacency_t();
+}
+const Csr& Block::with_self_loops_t_pattern() const {
+  return lazily(symmetric_, [&] { return adjacency_.is_symmetric(); }) ? with_self_loops() : with_self_loops_t();
 }
 
 void Block::to(at::Device device) {

@@ -44,6 +44,11 @@ class Block {
   const Csr& adjacency_t() const;
   const Csr& with_self_loops() const;
   const Csr& with_self_loops_t() const;
+  // The transposes as patterns alone, for ops without edge values (aggregate's backward): the
+  // adjacency itself where it is symmetric (an undirected graph in one process), which needs no
+  // transpose's indices and edge ids (12 bytes an entry).
+  const Csr& adjacency_t_pattern() const;
+  const Csr& with_self_loops_t_pattern() const;
 
   const at::Tensor& in_degree() const { return in_degree_; }    // float32 [cols]
   const at::Tensor& out_degree() const { return out_degree_; }  // float32 [cols]
@@ -61,6 +66,7 @@ class Block {
   Csr adjacency_;
   at::Tensor in_degree_, out_degree_, node_ids_;
   mutable std::unique_ptr<Csr> adjacency_t_, loops_, loops_t_;
+  mutable std::unique_ptr<bool> symmetric_;  // whether adjacency_ is (with_diagonal keeps it so)
   mutable std::unique_ptr<CsrTensors> tensors_[4];  // by adjacency, in the order above
 };
 

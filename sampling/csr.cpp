@@ -1,6 +1,7 @@
 #include "sampling/csr.h"
 
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
 
 #include <algorithm>
 
@@ -24,6 +25,29 @@ Csr Csr::transposed() const {
     }
   }
   return t;
+}
+
+bool Csr::is_symmetric() const {
+  if (rows() != cols) return false;
+  std::vector<int64_t> in_count(cols, 0);
+  for (int32_t c : indices) ++in_count[c];
+  for (int64_t r = 0; r < rows(); ++r) {
+    if (in_count[r] != offsets[r + 1] - offsets[r]) return false;
+  }
+  // Equal row and column counts, so every (r, c) having its (c, r) makes the patterns equal.
+  return tbb::parallel_reduce(
+      tbb::blocked_range<int64_t>(0, rows()), true,
+      [&](const tbb::blocked_range<int64_t>& range, bool ok) {
+        for (int64_t r = range.begin(); ok && r < range.end(); ++r) {
+          for (int64_t e = offsets[r]; ok && e < offsets[r + 1]; ++e) {
+            const int32_t c = indices[e];
+            ok = std::binary_search(indices.begin() + offsets[c], indices.begin() + offsets[c + 1],
+                                    static_cast<int32_t>(r));
+          }
+        }
+        return ok;
+      },
+      std::logical_and<>());
 }
 
 Csr Csr::with_diagonal() const {

@@ -31,6 +31,8 @@ struct Csr {
   Csr transposed() const;
   // Adds entry (i, i) to every row i < min(rows, cols) that lacks it; edge_ids are dropped.
   Csr with_diagonal() const;
+  // Whether the pattern equals its transpose's (square, with (c, r) for every (r, c)).
+  bool is_symmetric() const;
 };
 
 }  // namespace halo

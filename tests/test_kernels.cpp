@@ -454,7 +454,15 @@ TEST(Dropout, KeepRateAndScale) {
     const double count = kept.sum().item<double>(), total = n * F;
     const double sd = std::sqrt(total * p * (1 - p));
     EXPECT_LT(std::abs(count - total * (1 - p)), 5 * sd) << "p = " << p;
-    EXPECT_TRUE(at::allclose(y.masked_select(kept), x.masked_select(kept) / (1 - p), 1e-15, 0));
+    // p rounded up to a multiple of 2^-16 (16-bit draws), and the scale that keeps it unbiased.
+    const double rounded = std::ceil(p * 0x1.0p16) / 0x1.0p16;
+    EXPECT_LT(rounded - p, 0x1.0p-16);
+    EXPECT_TRUE(at::allclose(y.masked_select(kept), x.masked_select(kept) / (1 - rounded), 1e-15, 0));
+    // The four columns one hash serves are independent draws: neighbours are both kept at the
+    // rate of two independent ones.
+    const at::Tensor both = kept.narrow(1, 0, F - 1).logical_and(kept.narrow(1, 1, F - 1));
+    const double pairs = n * (F - 1), q = (1 - p) * (1 - p);
+    EXPECT_LT(std::abs(both.sum().item<double>() - pairs * q), 5 * std::sqrt(pairs * q * (1 - q))) << "p = " << p;
   }
   EXPECT_TRUE(keyed_dropout(x, 0.5, 1, ids, false).is_same(x)) << "identity when not training";
   EXPECT_TRUE(keyed_dropout(x, 0.0, 1, ids, true).is_same(x)) << "identity when p = 0";
@@ -558,6 +566,39 @@ TEST(GraphOps, AggregateGradients) {
     }
     const auto plain = [&](const std::vector<at::Tensor>& in) { return aggregate(block, loops, in[0]); };
     expect_gradients_match(plain, {at::randn({9, 3})}, "aggregate plain");
+  }
+}
+
+// An undirected graph in one process: aggregate's backward runs on the adjacency itself, as its
+// own transpose, and its gradients still match finite differences.
+TEST(GraphOps, SymmetricBlockIsItsOwnTranspose) {
+  const Csr a = random_csr(9, 9, Diagonal::absent, 5), at = a.transposed();
+  Csr sym;
+  sym.cols = 9;
+  for (int64_t v = 0; v < 9; ++v) {
+    std::set<int32_t> row(a.indices.begin() + a.offsets[v], a.indices.begin() + a.offsets[v + 1]);
+    row.insert(at.indices.begin() + at.offsets[v], at.indices.begin() + at.offsets[v + 1]);
+    sym.indices.insert(sym.indices.end(), row.begin(), row.end());
+    sym.offsets.push_back(static_cast<int64_t>(sym.indices.size()));
+  }
+  EXPECT_TRUE(sym.is_symmetric());
+  EXPECT_FALSE(a.is_symmetric());
+  EXPECT_FALSE(random_csr(6, 9, Diagonal::absent, 5).is_symmetric());
+
+  const Block block(sym, std::vector<int32_t>(9, 3), std::vector<int32_t>(9, 3), std::vector<int64_t>(9, 0));
+  EXPECT_EQ(&block.adjacency_t_pattern(), &block.adjacency());
+  EXPECT_EQ(&block.with_self_loops_t_pattern(), &block.with_self_loops());
+  const Block part = random_block(6, 9, 3);
+  EXPECT_EQ(&part.adjacency_t_pattern(), &part.adjacency_t());
+  const at::Tensor r = at::rand({9}) + 0.5, c = at::rand({9}) + 0.5;
+  for (Loops loops : {Loops::without, Loops::with}) {
+    const auto op = [&](const std::vector<at::Tensor>& in) {
+      AggregateOptions o;
+      o.row_scale = r;
+      o.col_scale = c;
+      return aggregate(block, loops, in[0], o);
+    };
+    expect_gradients_match(op, {at::randn({9, 4})}, "symmetric aggregate");
   }
 }
 

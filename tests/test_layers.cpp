@@ -71,35 +71,81 @@ TEST(Precompute, SageSplitMatchesForward) {
   }
 }
 
-// The layers' dropout on the precomputed input, drawn again in backward rather than kept: the
-// values and gradients of dropout then product, with a bias and with a full addend.
-// More rows than one block of dropout_project's (8192), so both passes go block by block.
-TEST(Precompute, DropoutProjectIsDropoutThenProject) {
+// input_project against its unfused definition: values and the gradients of x, the weights and
+// the addends, for each mix of ReLU and dropout, with two projections over different row counts
+// (GraphSAGE's neighbour and root weights). More rows than one block (8192), so both passes go
+// block by block, and a row count that ends inside a block.
+TEST(InputProject, IsTransformThenProject) {
   torch::manual_seed(3);
-  constexpr int64_t n = 20000;
-  const at::Tensor x = at::rand({n, 12}, at::kDouble), ids = at::arange(1000, 1000 + n, at::kLong);
-  const at::Tensor weight = at::rand({12, 7}, at::kDouble).requires_grad_();
-  const KeyedDropout dropout{0.4, 77, ids, true};
-  for (const at::Tensor& add : {at::rand({7}, at::kDouble), at::rand({n, 7}, at::kDouble)}) {
-    const at::Tensor a = add.clone().requires_grad_();
-    const at::Tensor factors = at::rand({n, 7}, at::kDouble);
-    const at::Tensor fused = dropout_project(x, dropout, weight, a);
-    (fused * factors).sum().backward();
-    const at::Tensor fused_dw = weight.grad().clone(), fused_da = a.grad().clone();
-    weight.mutable_grad().zero_();
-    a.mutable_grad().zero_();
-    const at::Tensor plain = project(keyed_dropout(x, dropout.p, dropout.key, ids, true), weight, a);
-    (plain * factors).sum().backward();
-    EXPECT_TRUE(at::allclose(fused, plain, 1e-12, 1e-12));
-    EXPECT_TRUE(at::allclose(fused_dw, weight.grad(), 1e-12, 1e-12));
-    EXPECT_TRUE(at::allclose(fused_da, a.grad(), 1e-12, 1e-12));
-    weight.mutable_grad().zero_();
+  constexpr int64_t n = 20000, rows = 9000;
+  const at::Tensor ids = at::arange(1000, 1000 + n, at::kLong);
+  for (const bool relu : {false, true}) {
+    for (const bool training : {false, true}) {
+      const InputOps ops{relu, KeyedDropout{0.4, 77, ids, training}};
+      const at::Tensor x = (at::rand({n, 12}, at::kDouble) - 0.5).requires_grad_();
+      const at::Tensor w1 = at::rand({12, 7}, at::kDouble).requires_grad_();
+      const at::Tensor w2 = at::rand({12, 5}, at::kDouble).requires_grad_();
+      const at::Tensor bias = at::rand({7}, at::kDouble).requires_grad_();
+      const at::Tensor full = at::rand({rows, 5}, at::kDouble).requires_grad_();
+      const at::Tensor f1 = at::rand({n, 7}, at::kDouble), f2 = at::rand({rows, 5}, at::kDouble);
+      auto run = [&](bool fused) {
+        for (const at::Tensor& t : {x, w1, w2, bias, full}) {
+          if (t.grad().defined()) t.mutable_grad().zero_();
+        }
+        std::vector<at::Tensor> ys;
+        if (fused) {
+          ys = input_project(x, ops, {{w1, bias}, {w2, full, rows}});
+        } else {
+          const at::Tensor t = apply_input_ops(x, ops);
+          ys = {project(t, w1, bias), project(t.narrow(0, 0, rows), w2, full)};
+        }
+        ((ys[0] * f1).sum() + (ys[1] * f2).sum()).backward();
+        std::vector<at::Tensor> out = ys;
+        for (const at::Tensor& t : {x, w1, w2, bias, full}) out.push_back(t.grad().clone());
+        return out;
+      };
+      const std::vector<at::Tensor> fused = run(true), plain = run(false);
+      for (size_t i = 0; i < fused.size(); ++i) {
+        EXPECT_TRUE(at::allclose(fused[i], plain[i], 1e-12, 1e-12)) << "relu " << relu << " training " << training
+                                                                    << " output/gradient " << i;
+      }
+    }
   }
-  expect_error(
-      [&] {
-        dropout_project(x, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}, weight);
-      },
-      {"dropout_project", "ids must be int64 of shape [20000]"});
+  const at::Tensor x = at::rand({n, 12}), w = at::rand({12, 7});
+  expect_error([&] { input_project(x, {false, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}}, {{w}}); },
+               {"input_project", "ids must be int64 of shape [20000]"});
+  expect_error([&] { input_project(x, {}, {{w, {}, n + 1}}); }, {"input_project", "20001 rows", "20000 rows"});
+  expect_error([&] { input_project(x, {}, {{at::rand({11, 7})}}); }, {"input_project"});
+}
+
+// The layers that fuse their input (ReLU and dropout into the projection) compute what they
+// compute on the transformed copy, gradients included, projecting first or aggregating first.
+TEST(InputProject, LayersFuseWhatTheyWouldApply) {
+  torch::manual_seed(4);
+  const Block block = random_block(40, 90, 6);
+  const at::Tensor ids = block.node_ids();
+  const InputOps ops{true, KeyedDropout{0.3, 9, ids, true}};
+  for (const int64_t in : {4, 64}) {  // aggregates first at 4 -> 16, projects first at 64 -> 16
+    GCNConv gcn(GCNConvOptions(in, 16));
+    SAGEConv sage(SAGEConvOptions(in, 16));
+    for (GraphLayer layer : {as_graph_layer(gcn), as_graph_layer(sage)}) {
+      layer->to(at::kDouble);
+      const at::Tensor x = (at::rand({block.num_cols(), in}, at::kDouble) - 0.5).requires_grad_();
+      auto run = [&](bool fused) {
+        layer->zero_grad();
+        if (x.grad().defined()) x.mutable_grad().zero_();
+        const at::Tensor y = fused ? layer->forward_fused(block, x, ops) : layer->forward(block, apply_input_ops(x, ops));
+        y.square().sum().backward();
+        std::vector<at::Tensor> out{y, x.grad().clone()};
+        for (const at::Tensor& p : layer->parameters()) out.push_back(p.grad().clone());
+        return out;
+      };
+      const std::vector<at::Tensor> fused = run(true), plain = run(false);
+      for (size_t i = 0; i < fused.size(); ++i) {
+        EXPECT_TRUE(at::allclose(fused[i], plain[i], 1e-10, 1e-12)) << layer->name() << " in " << in << " item " << i;
+      }
+    }
+  }
 }
 
 TEST(Precompute, LayersWithoutASplitSayWhich) {

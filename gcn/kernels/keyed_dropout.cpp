@@ -37,29 +37,33 @@ inline U mix64_lanes(U x) {
   return x ^ (x >> 31);
 }
 
-// One row of keyed_dropout, a pack of columns at a time and without branches: every element is
-// hashed, zeros too (a branch on the draw, mispredicted half the time, and one to skip zeros cost
-// more than the hashes), and the packs of 64-bit draws make one select mask of T's width.
+// One row of keyed_dropout, a pack of 64-bit hashes (four columns each) at a time and without
+// branches: every element is drawn, zeros too (a branch on the draw, mispredicted half the
+// time, and one to skip zeros cost more than the draws). Read as 16-bit lanes, the hashes are
+// the draws in column order (little-endian), compared unsigned and widened to T's select masks.
 template <class T>
-void drop_row(const T* in, T* out, int64_t width, const uint64_t* col, uint64_t row_key, uint64_t threshold, T scale) {
+void drop_row(const T* in, T* out, int64_t width, const uint64_t* group, uint64_t row_key, uint32_t threshold,
+              T scale) {
   using V = pack_t<T>;
   using U = pack_t<uint64_t>;
+  using D = pack_t<uint16_t>;
   using Mask = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;  // a lane of V's select mask
-  constexpr int L = Pack<T>::lanes, UL = Pack<uint64_t>::lanes;
+  constexpr int L = Pack<T>::lanes, C = Pack<uint16_t>::lanes;        // C columns per pack of hashes
+  const D t = broadcast<D>(static_cast<uint16_t>(threshold));
   int64_t j = 0;
-  for (; j + L <= width; j += L) {
-    Mask keep[L];
-#pragma GCC unroll 2
-    for (int h = 0; h < L; h += UL) {
-      // Both sides are below 2^63, so a signed compare is exact (and one instruction).
-      const auto bits = pack_t<int64_t>(mix64_lanes(load<U>(col + j + h) ^ row_key) >> 11);
-      const auto kept = bits >= static_cast<int64_t>(threshold);
-      store(keep + h, __builtin_convertvector(kept, pack_t<Mask, UL * sizeof(Mask)>));
+  for (; j + C <= width; j += C) {
+    D draws;
+    const U hashes = mix64_lanes(load<U>(group + j / 4) ^ row_key);
+    std::memcpy(&draws, &hashes, sizeof draws);
+    Mask keep[C];
+    store(keep, __builtin_convertvector(draws >= t, pack_t<Mask, C * sizeof(Mask)>));
+#pragma GCC unroll 4
+    for (int h = 0; h < C; h += L) {
+      store(out + j + h, load<pack_t<Mask>>(keep + h) ? load<V>(in + j + h) * scale : V{});
     }
-    store(out + j, load<pack_t<Mask>>(keep) ? load<V>(in + j) * scale : V{});
   }
   for (; j < width; ++j) {
-    const bool keep = (mix64(row_key ^ col[j]) >> 11) >= threshold;
+    const bool keep = draw16(row_key, group[j / 4], j) >= threshold;
     out[j] = keep ? in[j] * scale : T(0);
   }
 }
@@ -68,13 +72,17 @@ void drop_row(const T* in, T* out, int64_t width, const uint64_t* col, uint64_t 
 
 template <class T>
 void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p) {
-  const std::vector<uint64_t> col = counter_mix(width);
-  const uint64_t threshold = keep_threshold(p);
-  const T scale = keep_scale<T>(p);
+  const std::vector<uint64_t> group = counter_mix((width + 3) / 4);
+  const uint32_t threshold = draw16_threshold(p);
+  if (threshold > 0xffff) {  // p = 1: no 16-bit draw reaches it
+    std::fill(y, y + rows * width, T(0));
+    return;
+  }
+  const auto scale = static_cast<T>(draw16_scale(p));
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(width, 1));
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, grain), [&](const tbb::blocked_range<int64_t>& r) {
     for (int64_t i = r.begin(); i != r.end(); ++i) {
-      drop_row(x + i * width, y + i * width, width, col.data(), stream_key(key, static_cast<uint64_t>(ids[i])),
+      drop_row(x + i * width, y + i * width, width, group.data(), stream_key(key, static_cast<uint64_t>(ids[i])),
                threshold, scale);
     }
   });
@@ -82,13 +90,14 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
 
 template <class T>
 void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64_t* ids, uint64_t key, double p) {
-  const uint64_t threshold = keep_threshold(p);
-  const T scale = keep_scale<T>(p);
+  const uint32_t threshold = draw16_threshold(p);
+  const auto scale = static_cast<T>(draw16_scale(p));
   parallel_rows(x.pattern(), 2, [&](int64_t first, int64_t last) {
     for (int64_t i = first; i < last; ++i) {
       const uint64_t row_key = stream_key(key, static_cast<uint64_t>(ids[i]));
       for (int64_t k = x.offsets[i]; k < x.offsets[i + 1]; ++k) {
-        const bool keep = (mix64(row_key ^ mix64(static_cast<uint64_t>(x.columns[k]))) >> 11) >= threshold;
+        const int64_t c = x.columns[k];
+        const bool keep = draw16(row_key, mix64(static_cast<uint64_t>(c / 4)), c) >= threshold;
         values_out[k] = keep ? x.values[k] * scale : T(0);
       }
     }

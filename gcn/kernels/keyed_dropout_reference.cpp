@@ -7,10 +7,13 @@ namespace halo::kernels {
 template <class T>
 void keyed_dropout_reference(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key,
                              double p) {
+  const uint32_t t = draw16_threshold(p);
+  const double scale = draw16_scale(p);
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < width; ++j) {
-      CounterRng rng(stream_key(key, static_cast<uint64_t>(ids[i])), static_cast<uint64_t>(j));
-      y[i * width + j] = rng.uniform() >= p ? static_cast<T>(x[i * width + j] / (1.0 - p)) : T(0);
+      const uint64_t hash = mix64(stream_key(key, static_cast<uint64_t>(ids[i])) ^ mix64(static_cast<uint64_t>(j / 4)));
+      const uint32_t draw = static_cast<uint32_t>(hash >> (16 * (j % 4))) & 0xffff;
+      y[i * width + j] = draw >= t ? static_cast<T>(x[i * width + j] * scale) : T(0);
     }
   }
 }

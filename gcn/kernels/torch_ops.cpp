@@ -65,8 +65,8 @@ at::Tensor kept(const at::Tensor& keys, const at::Tensor& counters, double p) {
   return shift_right(mix64(keys.bitwise_xor(mix64(counters))), 11).ge(bits(keep_threshold(p)));
 }
 
-at::Tensor drop(const at::Tensor& x, const at::Tensor& keep, double p) {
-  return at::where(keep, x.div(1.0 - p), at::zeros({}, x.options()));
+at::Tensor drop(const at::Tensor& x, const at::Tensor& keep, double scale) {
+  return at::where(keep, x.mul(scale), at::zeros({}, x.options()));
 }
 
 }  // namespace
@@ -113,8 +113,13 @@ at::Tensor edge_softmax_backward(const CsrTensors& a, const at::Tensor& p, const
 at::Tensor keyed_dropout(const at::Tensor& x, const at::Tensor& ids, uint64_t key, double p) {
   const int64_t rows = x.size(0), width = rows == 0 ? 0 : x.numel() / rows;
   const at::Tensor row_keys = stream_keys(at::full({rows, 1}, bits(key), ids.options()), ids.view({rows, 1}));
-  const at::Tensor keep = kept(row_keys, at::arange(width, ids.options()).view({1, width}), p);
-  return drop(x, keep.view(x.sizes()), p);
+  // keyed_dropout.h's 16-bit draws: the hash of column group j / 4, shifted by 16 * (j % 4).
+  const at::Tensor columns = at::arange(width, ids.options()).view({1, width});
+  const at::Tensor hashes = mix64(row_keys.bitwise_xor(mix64(columns.div(4, "floor"))));
+  // An arithmetic shift: the sign copies it brings in lie above the 16 bits kept.
+  const at::Tensor draws = hashes.bitwise_right_shift(columns.remainder(4).mul(16)).bitwise_and(0xffff);
+  const at::Tensor keep = draws.ge(static_cast<int64_t>(draw16_threshold(p)));
+  return drop(x, keep.view(x.sizes()), draw16_scale(p));
 }
 
 at::Tensor keyed_edge_dropout(const CsrTensors& a, const at::Tensor& w, const at::Tensor& node_ids, uint64_t key,
@@ -124,7 +129,7 @@ at::Tensor keyed_edge_dropout(const CsrTensors& a, const at::Tensor& w, const at
       stream_keys(at::full({nnz}, bits(key), node_ids.options()), node_ids.index_select(0, a.rows));
   const at::Tensor edge_keys = stream_keys(row_keys, node_ids.index_select(0, a.cols)).view({nnz, 1});
   const at::Tensor keep = kept(edge_keys, at::arange(heads, node_ids.options()).view({1, heads}), p);
-  return by_edge(a, drop(by_entry(a, w), keep, p));
+  return by_edge(a, drop(by_entry(a, w), keep, 1.0 / (1.0 - p)));
 }
 
 }  // namespace halo::kernels::torch_ops
