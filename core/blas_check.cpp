@@ -21,6 +21,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 namespace halo {
@@ -53,33 +54,22 @@ std::string lower(std::string s) {
   return s;
 }
 
-// The instruction-set class of an OpenBLAS kernel set, or of this CPU: 0 SSE, 1 AVX, 2 AVX2+FMA,
-// 3 AVX-512 (F, BW, DQ, VL: what OpenBLAS's SkylakeX kernels use).
-int isa_of_kernel(const std::string& kernel) {
+// The vector level an OpenBLAS kernel set needs.
+CpuLevel level_of_kernel(const std::string& kernel) {
   const std::string k = lower(kernel);
   for (const char* name : {"skylakex", "cooperlake", "sapphirerapids"})
-    if (k == name) return 3;
+    if (k == name) return CpuLevel::avx512;
   for (const char* name : {"haswell", "zen"})
-    if (k == name) return 2;
+    if (k == name) return CpuLevel::avx2;
   for (const char* name : {"sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"})
-    if (k == name) return 1;
-  return 0;
-}
-
-int isa_of_cpu() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl"))
-    return 3;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
-  if (__builtin_cpu_supports("avx")) return 1;
-  return 0;
+    if (k == name) return CpuLevel::avx;
+  return CpuLevel::sse2;
 }
 
 // Kernels to try, best first: the user's OPENBLAS_CORETYPE if the CPU runs it, the widest for the
 // CPU, OpenBLAS's own choice, then narrower ones; less those that failed or the CPU cannot run.
 std::vector<std::string> candidates() {
-  const int cpu = isa_of_cpu();
+  const CpuLevel cpu = cpu_level();
   std::vector<std::string> order;
   if (!env(kUser).empty()) order.push_back(env(kUser));
   order.push_back(widest_kernel_for_this_cpu());
@@ -91,7 +81,7 @@ std::vector<std::string> candidates() {
     const bool seen = std::any_of(out.begin(), out.end(), [&](const std::string& o) { return lower(o) == lower(k); });
     const bool failed =
         std::any_of(tried.begin(), tried.end(), [&](const std::string& t) { return lower(t) == lower(k); });
-    if (!k.empty() && !seen && !failed && isa_of_kernel(k) <= cpu) out.push_back(k);
+    if (!k.empty() && !seen && !failed && level_of_kernel(k) <= cpu) out.push_back(k);
   }
   return out;
 }
@@ -188,17 +178,18 @@ std::string openblas_kernel() {
 }
 
 std::string widest_kernel_for_this_cpu() {
-  switch (isa_of_cpu()) {
-    case 3:
+  switch (cpu_level()) {
+    case CpuLevel::avx512:
       return "SkylakeX";
-    case 2:
+    case CpuLevel::avx2:
       // OpenBLAS's Zen kernels are its Haswell ones with AMD's cache sizes.
       return __builtin_cpu_is("amd") ? "Zen" : "Haswell";
-    case 1:
+    case CpuLevel::avx:
       return "Sandybridge";
-    default:
-      return "Prescott";
+    case CpuLevel::sse2:
+      break;
   }
+  return "Prescott";
 }
 
 bool gemm_matches_reference(int64_t m, int64_t k, int64_t n) {
@@ -270,7 +261,7 @@ void log_blas_report(const BlasReport& r) {
         "the reference BLAS is loaded ({}): dense layers run ~20x slower. Install libopenblas0-openmp "
         "(scripts/setup.sh does) or select it with update-alternatives --config libblas.so.3-$(arch)-linux-gnu",
         r.library);
-  } else if (!r.kernel.empty() && isa_of_kernel(r.kernel) < isa_of_kernel(r.widest)) {
+  } else if (!r.kernel.empty() && level_of_kernel(r.kernel) < level_of_kernel(r.widest)) {
     spdlog::warn("OpenBLAS runs its {} kernels where this CPU runs {} ones{}", r.kernel, r.widest,
                  r.chosen_by == "OPENBLAS_CORETYPE" ? " (OPENBLAS_CORETYPE asks for them)" : "");
   }

@@ -7,24 +7,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/cpu_features.h"
+
 namespace halo::kernels {
 namespace {
-
-// Whether this CPU (and its OS, which must save the wider registers) runs what the copy for
-// `isa` is compiled with (gcn/CMakeLists.txt).
-bool cpu_runs(Isa isa) {
-  __builtin_cpu_init();
-  switch (isa) {
-    case Isa::sse2:
-      return true;  // part of x86-64
-    case Isa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case Isa::avx512:
-      return cpu_runs(Isa::avx2) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  }
-  return false;
-}
 
 Isa clamp(Isa wanted, const char* by) {
   const Isa widest = cpu_isa();
@@ -65,7 +51,10 @@ const char* isa_name(Isa isa) {
 }
 
 Isa cpu_isa() {
-  static const Isa widest = cpu_runs(Isa::avx512) ? Isa::avx512 : cpu_runs(Isa::avx2) ? Isa::avx2 : Isa::sse2;
+  // AVX alone adds nothing the copies use over SSE2.
+  static const Isa widest = cpu_level() == CpuLevel::avx512 ? Isa::avx512
+                            : cpu_level() == CpuLevel::avx2 ? Isa::avx2
+                                                            : Isa::sse2;
   return widest;
 }
 
