@@ -19,11 +19,14 @@ int ranks_on_this_host() {
   return 1;
 }
 
+int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 }  // namespace
 
+int max_threads() { return 4 * cores(); }
+
 std::unique_ptr<tbb::global_control> use_threads(int n) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int count = n > 0 ? n : std::max(1, cores / ranks_on_this_host());
+  const int count = n > 0 ? n : std::max(1, cores() / ranks_on_this_host());
   at::set_num_threads(count);
   return std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, count);
 }

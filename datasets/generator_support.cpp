@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "core/resources.h"
 
 namespace halo {
 namespace {
@@ -58,6 +59,14 @@ void check_common_options(int64_t num_nodes, int64_t num_classes, double average
   require_option(average_degree >= 0 && average_degree <= static_cast<double>(num_nodes - 1), where, "average_degree",
                  average_degree, fmt::format("in [0, num_nodes - 1 = {}]", num_nodes - 1));
   check_options(attributes, where);
+  // The features (float) and the drawn edges (two int32 per edge, twice over while the graph is
+  // built), before any of them is allocated.
+  const double n = static_cast<double>(num_nodes);
+  const std::string shortfall =
+      memory_shortfall(n * (4.0 * static_cast<double>(attributes.num_features()) + 16.0 * average_degree),
+                       fmt::format("{}: {} nodes of {} features, degree {}", where, num_nodes,
+                                   attributes.num_features(), format_value(average_degree)));
+  if (!shortfall.empty()) throw UsageError(shortfall);
 }
 
 // Round 0 draws M = n d / 2 edges. Round r > 0 draws the missing in-edges over 2 y, where

@@ -2,13 +2,16 @@
 
 #include <ATen/Functions.h>
 #include <fmt/format.h>
-#include <fmt/os.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <map>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/resources.h"
 #include "core/text_reader.h"
 
 namespace halo {
@@ -104,6 +107,9 @@ Dataset load_plain(const std::string& dir) {
     feature_path = fs::path(dir) / "features_partial.txt";
     spdlog::warn("{}: only partial features ({}); missing rows are zero", dir, feature_path.filename().string());
   }
+  const std::string shortfall = memory_shortfall(static_cast<double>(n) * static_cast<double>(f) * sizeof(float),
+                                                 fmt::format("{}: num_features {} for {} nodes", meta_path, f, n));
+  if (!shortfall.empty()) throw Error(shortfall);
   d.features = at::zeros({n, f}, at::kFloat);
   {
     float* x = d.features.data_ptr<float>();
@@ -123,46 +129,93 @@ Dataset load_plain(const std::string& dir) {
   return d;
 }
 
-void save_plain(const Dataset& d, const std::string& dir) {
-  if (!d.graph.is_symmetric()) throw Error(fmt::format("{}: the plain layout holds undirected graphs only", dir));
-  fs::create_directories(dir);
-  auto open = [&](const char* name) { return fmt::output_file((fs::path(dir) / name).string()); };
-  const int64_t n = d.num_nodes(), f = d.num_features();
-  {
-    auto out = open("meta.txt");
-    out.print("name {}\nnum_nodes {}\nnum_features {}\nnum_classes {}\n", d.name, n, f, d.num_classes);
+namespace {
+
+// A plain folder is recognised by its meta.txt, which save_plain writes last.
+bool holds_plain(const std::string& dir) { return fs::is_regular_file(fs::path(dir) / "meta.txt"); }
+
+constexpr const char* kPlainKind = "a plain dataset (meta.txt)";
+constexpr const char* kPlainFiles[] = {"edges.txt", "features.txt", "labels.txt", "train.txt",
+                                       "val.txt",   "test.txt",     "meta.txt"};
+
+// One file of the layout, formatted a megabyte at a time into AtomicFile.
+class TextOut {
+ public:
+  explicit TextOut(const std::string& path) : file_(path) {}
+  template <typename... T>
+  void print(fmt::format_string<T...> format, T&&... args) {
+    fmt::format_to(std::back_inserter(buffer_), format, std::forward<T>(args)...);
+    if (buffer_.size() >= (1 << 20)) flush();
   }
-  {
-    auto out = open("edges.txt");
+  void commit() {
+    flush();
+    file_.commit();
+  }
+
+ private:
+  void flush() {
+    file_.write(buffer_.data(), buffer_.size());
+    buffer_.clear();
+  }
+  AtomicFile file_;
+  fmt::memory_buffer buffer_;
+};
+
+}  // namespace
+
+void check_plain_output(const std::string& dir, bool overwrite, const std::string& what) {
+  const OutputFolder out(dir, holds_plain(dir), overwrite, kPlainKind, what);
+  // Even a folder --overwrite lets it replace may hold a special file under one of its names.
+  for (const char* name : kPlainFiles) out.check(name);
+}
+
+void save_plain(const Dataset& d, const std::string& dir, bool overwrite) {
+  if (!d.graph.is_symmetric()) throw Error(fmt::format("{}: the plain layout holds undirected graphs only", dir));
+  check_plain_output(dir, overwrite);  // every refusal before anything changes
+  OutputFolder out(dir, holds_plain(dir), overwrite, kPlainKind);
+  // Without meta.txt a half-replaced folder never loads as the old dataset.
+  if (out.replaces()) fs::remove(fs::path(dir) / "meta.txt");
+  auto write = [&](const char* name, const std::function<void(TextOut&)>& body) {
+    out.write(name, [&](const std::string& path) {
+      TextOut text(path);
+      body(text);
+      text.commit();
+    });
+  };
+  const int64_t n = d.num_nodes(), f = d.num_features();
+  write("edges.txt", [&](TextOut& text) {
     for (int32_t v = 0; v < n; ++v) {
       for (int32_t u : d.graph.in_neighbors(v)) {
-        if (u < v) out.print("{} {}\n", u, v);
+        if (u < v) text.print("{} {}\n", u, v);
       }
     }
-  }
-  {
-    auto out = open("features.txt");
+  });
+  write("features.txt", [&](TextOut& text) {
     const at::Tensor x = d.features.contiguous();
     const float* p = x.data_ptr<float>();
     for (int64_t v = 0; v < n; ++v) {
       for (int64_t j = 0; j < f; ++j) {
-        if (p[v * f + j] != 0.0f) out.print("{} {} {}\n", v, j, p[v * f + j]);
+        if (p[v * f + j] != 0.0f) text.print("{} {} {}\n", v, j, p[v * f + j]);
       }
     }
-  }
-  {
-    auto out = open("labels.txt");
+  });
+  write("labels.txt", [&](TextOut& text) {
     const int64_t* y = d.labels.data_ptr<int64_t>();
-    for (int64_t v = 0; v < n; ++v) out.print("{}\n", y[v]);
-  }
+    for (int64_t v = 0; v < n; ++v) text.print("{}\n", y[v]);
+  });
   for (const auto& [mask, name] :
        {std::pair{&d.train_mask, "train.txt"}, {&d.val_mask, "val.txt"}, {&d.test_mask, "test.txt"}}) {
-    auto out = open(name);
-    const bool* m = mask->data_ptr<bool>();
-    for (int64_t v = 0; v < n; ++v) {
-      if (m[v]) out.print("{}\n", v);
-    }
+    write(name, [&, mask = mask](TextOut& text) {
+      const bool* m = mask->data_ptr<bool>();
+      for (int64_t v = 0; v < n; ++v) {
+        if (m[v]) text.print("{}\n", v);
+      }
+    });
   }
+  write("meta.txt", [&](TextOut& text) {
+    text.print("name {}\nnum_nodes {}\nnum_features {}\nnum_classes {}\n", d.name, n, f, d.num_classes);
+  });
+  out.done();
 }
 
 }  // namespace halo

@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <optional>
@@ -378,6 +379,10 @@ EpochMetrics Trainer::step() {
   m.backward_seconds = clock.seconds();
   clock = Stopwatch();
   m.loss = allreduce_gradients(loss.item<double>());
+  // The loss is summed over the ranks, so every rank sees a divergence and stops at this epoch.
+  if (!std::isfinite(m.loss)) {
+    throw Error(fmt::format("epoch {}: the training loss is {}; the run diverged (try a smaller --lr)", epoch_, m.loss));
+  }
   m.allreduce_seconds = clock.seconds();
   if (stale_) stale_->send_gradients();  // behind the allreduce, not ahead of it (stale_exchange.h)
   clock = Stopwatch();

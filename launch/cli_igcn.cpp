@@ -7,6 +7,7 @@
 
 #include "accel_model/checkpoint_model.h"
 #include "accel_model/igcn_report.h"
+#include "core/error.h"
 #include "datasets/dataset_source.h"
 #include "launch/cli_common.h"
 #include "partition/partition_dir.h"
@@ -20,6 +21,16 @@ namespace {
 Dataset whole_dataset(const std::string& spec) {
   if (!std::filesystem::exists(std::filesystem::path(spec) / "meta.json")) return load_dataset(spec);
   return load_partition_source(read_partition_meta(spec));
+}
+
+// The --accel file is an input file: a value out of range in it is a bad input (exit 1), like its
+// syntax, not a bad flag (load_accel_config reports it as a UsageError).
+AccelConfig accel_config(const std::string& path) {
+  try {
+    return load_accel_config(path);
+  } catch (const UsageError& e) {
+    throw Error(e.what());
+  }
 }
 
 }  // namespace
@@ -42,7 +53,7 @@ void add_igcn_command(CLI::App& app) {
   cmd->add_flag("--normalize-features", a.normalize_features, "Row-normalise the input features, as in training");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
   cmd->callback([] {
-    const AccelConfig config = a.accel.empty() ? default_accel_config() : load_accel_config(a.accel);
+    const AccelConfig config = a.accel.empty() ? default_accel_config() : accel_config(a.accel);
     Dataset d = whole_dataset(a.spec);
     if (a.normalize_features) d.features = row_normalized(d.features);
     Model model{nullptr};

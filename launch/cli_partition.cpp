@@ -6,6 +6,7 @@
 #include <map>
 
 #include "datasets/dataset_source.h"
+#include "launch/cli_checks.h"
 #include "launch/cli_common.h"
 #include "partition/partition_dir.h"
 
@@ -20,12 +21,12 @@ void add_partition_command(CLI::App& app) {
     std::vector<std::string> balance{"nodes"};
     double imbalance = 1.03;
     uint64_t seed = 0;
-    bool json = false;
+    bool json = false, overwrite = false;
   };
   static Args a;
   CLI::App* cmd = app.add_subcommand("partition", "Partition a dataset into K parts, one per rank");
   cmd->add_option("dataset", a.spec, "Dataset: a path, a preset, or a folder name under $HALO_DATA")->required();
-  cmd->add_option("-k,--parts", a.parts, "Number of parts (= MPI ranks)")->required()->check(CLI::PositiveNumber);
+  whole_in(cmd->add_option("-k,--parts", a.parts, "Number of parts (= MPI ranks)"), 1, kMaxCount)->required();
   cmd->add_option("-o,--output", a.output, "Partition directory to write")->required();
   cmd->add_option("--method", a.method, "metis or random (baseline)")
       ->transform(CLI::CheckedTransformer(std::map<std::string, PartitionMethod>{{"metis", PartitionMethod::metis},
@@ -38,11 +39,13 @@ void add_partition_command(CLI::App& app) {
   cmd->add_option("--balance", a.balance, "Balance constraints, comma-separated: nodes,edges,train")
       ->delimiter(',')
       ->check(CLI::IsMember({"nodes", "edges", "train"}));
-  cmd->add_option("--imbalance", a.imbalance, "Largest part / mean part allowed per constraint")
-      ->check(CLI::Range(1.0, 10.0));
-  cmd->add_option("--seed", a.seed, "Partitioner seed");
+  number_in(cmd->add_option("--imbalance", a.imbalance, "Largest part / mean part allowed per constraint"), 1, 10);
+  whole_in(cmd->add_option("--seed", a.seed, "Partitioner seed"), 0, UINT64_MAX);
+  cmd->add_flag("--overwrite", a.overwrite,
+                "Replace the partition in -o (only the files its meta.json lists, once the new one is written)");
   cmd->add_flag("--json", a.json, "Print the statistics as one JSON object");
   cmd->callback([] {
+    check_partition_output(a.output, a.overwrite, "-o");
     const Dataset d = load_dataset(a.spec);
     spdlog::info("{}", describe(d));
     auto has = [](const char* what) { return std::find(a.balance.begin(), a.balance.end(), what) != a.balance.end(); };
@@ -54,7 +57,7 @@ void add_partition_command(CLI::App& app) {
                                          .balance_train(has("train"))
                                          .imbalance(a.imbalance)
                                          .seed(a.seed);
-    const PartitionStats stats = write_partition(d, options, a.output, a.spec);
+    const PartitionStats stats = write_partition(d, options, a.output, a.spec, a.overwrite);
     nlohmann::json j = stats.to_json();
     j["output"] = a.output;
     emit(a.json, j,

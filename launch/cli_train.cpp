@@ -17,8 +17,10 @@
 #include "comm/communicator.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/resources.h"
 #include "datasets/dataset_source.h"
 #include "gcn/trainer.h"
+#include "launch/cli_checks.h"
 #include "launch/cli_common.h"
 #include "partition/partition_dir.h"
 
@@ -55,6 +57,19 @@ std::shared_ptr<Communicator> chosen_communicator(std::shared_ptr<Communicator> 
   return nccl;
 }
 
+// Refuses a model whose weights and per-layer activations for `rows` nodes cannot fit in memory,
+// naming --hidden, where LibTorch would fail inside an allocation with a trace naming nothing.
+void check_model_memory(const ModelOptions& m, int64_t rows, int64_t in_features) {
+  const double width = static_cast<double>(m.hidden()) * static_cast<double>(m.kind() == "gat" ? m.heads() : 1);
+  const double bytes =
+      sizeof(float) * width *
+      (static_cast<double>(in_features) + static_cast<double>(m.layers()) * (static_cast<double>(rows) + width));
+  const std::string shortfall = memory_shortfall(
+      bytes,
+      fmt::format("--hidden {} ({} layers on {} nodes of {} features)", m.hidden(), m.layers(), rows, in_features));
+  if (!shortfall.empty()) throw UsageError(shortfall);
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app, const BlasReport& blas) {
@@ -83,12 +98,13 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
                   "Backend between ranks: auto (NCCL with a GPU per rank, else MPI), mpi (GPU tensors staged "
                   "through host memory), nccl")
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
-  cmd->add_option("--deadline", a.deadline, "Seconds a rank waits for a peer before failing the job")
-      ->check(CLI::PositiveNumber);
+  number_in(cmd->add_option("--deadline", a.deadline, "Seconds a rank waits for a peer before failing the job"), 0.001,
+            1e6);
   cmd->add_flag("--check-replicas", a.check_replicas, "Check after every step that all ranks hold the same weights");
-  cmd->add_option("--boundary-rate", a.trainer.boundary_rate(),
-                  "BNS-GCN: share p of its boundary nodes an owner sends each peer per epoch (1: all, 0: none)")
-      ->check(CLI::Range(0.0, 1.0))
+  number_in(
+      cmd->add_option("--boundary-rate", a.trainer.boundary_rate(),
+                      "BNS-GCN: share p of its boundary nodes an owner sends each peer per epoch (1: all, 0: none)"),
+      0, 1)
       ->needs(parts);
   auto* pipeline =
       cmd->add_flag("--pipeline", a.pipeline,
@@ -98,13 +114,14 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       ->needs(pipeline);
   cmd->add_flag("--smooth-gradients", a.stale.smooth_gradients(), "Pipeline: moving average of the stale gradients")
       ->needs(pipeline);
-  cmd->add_option("--smoothing-gamma", a.stale.gamma(), "Pipeline: decay of the moving averages")
-      ->check(CLI::Range(0.0, 0.999999))
+  number_in(cmd->add_option("--smoothing-gamma", a.stale.gamma(), "Pipeline: decay of the moving averages"), 0,
+            0.999999)
       ->needs(pipeline);
   cmd->add_flag("--no-progress-thread", a.no_progress_thread,
                 "Pipeline: move messages only between layers, not from a progress thread")
       ->needs(pipeline);
-  cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E")
+  whole_in(cmd->add_option("--inject-stall", a.stall, "Testing failure handling: rank R stops answering at epoch E"), 0,
+           kMaxCount)
       ->expected(2)
       ->delimiter(':')
       ->option_text("R:E")
@@ -112,11 +129,12 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
   cmd->add_option("--model", a.model.kind(), "Architecture")
       ->check(CLI::IsMember({"gcn", "sage", "gat"}))
       ->option_text("gcn|sage|gat");
-  cmd->add_option("--layers", a.model.layers(), "Number of layers")->check(CLI::PositiveNumber);
-  cmd->add_option("--hidden", a.model.hidden(), "Hidden features (per head for GAT)")->check(CLI::PositiveNumber);
-  cmd->add_option("--heads", a.model.heads(), "GAT attention heads in hidden layers")->check(CLI::PositiveNumber);
-  cmd->add_option("--dropout", a.model.dropout(), "Dropout before every layer (and on GAT attention)")
-      ->check(CLI::Range(0.0, 0.999));
+  whole_in(cmd->add_option("--layers", a.model.layers(), "Number of layers"), 1, 1000);
+  // Sizes far beyond memory are refused before the model is built (check_model_memory).
+  whole_in(cmd->add_option("--hidden", a.model.hidden(), "Hidden features (per head for GAT)"), 1, kMaxCount);
+  whole_in(cmd->add_option("--heads", a.model.heads(), "GAT attention heads in hidden layers"), 1, 1000);
+  number_in(cmd->add_option("--dropout", a.model.dropout(), "Dropout before every layer (and on GAT attention)"), 0,
+            0.999);
   cmd->add_flag("--layer-norm", a.model.layer_norm(), "LayerNorm between layers");
   // DESIGN rule 4; TrainerOptions::precompute_input says when the default turns it on.
   auto* precompute = cmd->add_flag("--precompute-input", a.precompute,
@@ -124,19 +142,19 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
                                    "GCN and SAGE on dense features); dropout applies to the aggregate");
   cmd->add_flag("--no-precompute-input", a.no_precompute, "Aggregate the input features in every epoch")
       ->excludes(precompute);
-  cmd->add_option("--lr", a.trainer.lr(), "Adam learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--weight-decay", a.trainer.weight_decay(), "Adam weight decay (L2)")->check(CLI::NonNegativeNumber);
+  number_in(cmd->add_option("--lr", a.trainer.lr(), "Adam learning rate"), 1e-12, 1e30);
+  number_in(cmd->add_option("--weight-decay", a.trainer.weight_decay(), "Adam weight decay (L2)"), 0, 1e30);
   cmd->add_flag("--decay-first-layer-only", a.trainer.decay_first_layer_only(),
                 "Weight decay on the first layer only (Kipf & Welling's GCN setup)");
-  cmd->add_option("--epochs", a.trainer.epochs(), "Training epochs")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--eval-every", a.trainer.eval_every(), "Evaluate every N epochs")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a.trainer.seed(), "Seed of initialisation and dropout");
+  whole_in(cmd->add_option("--epochs", a.trainer.epochs(), "Training epochs"), 0, kMaxCount);
+  whole_in(cmd->add_option("--eval-every", a.trainer.eval_every(), "Evaluate every N epochs"), 1, kMaxCount);
+  whole_in(cmd->add_option("--seed", a.trainer.seed(), "Seed of initialisation and dropout"), 0, UINT64_MAX);
   cmd->add_flag("--normalize-features", a.normalize_features, "Row-normalise the input features (Kipf's setup)");
   cmd->add_option("--metrics", a.metrics,
                   "Write one JSON line per epoch to this file, and the resolved options beside it (NAME.config.json)");
   cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint directory (written at the end and every N epochs)");
-  cmd->add_option("--checkpoint-every", a.trainer.checkpoint_every(), "Checkpoint every N epochs")
-      ->check(CLI::NonNegativeNumber);
+  whole_in(cmd->add_option("--checkpoint-every", a.trainer.checkpoint_every(), "Checkpoint every N epochs"), 0,
+           kMaxCount);
   auto* resume = cmd->add_flag("--resume", a.resume,
                                "Continue from the checkpoint in --checkpoint, appending to --metrics after its epochs");
   cmd->add_flag("--overwrite", a.overwrite,
@@ -170,6 +188,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       if (a.normalize_features) d.features = row_normalized(d.features);
       spdlog::info("{}", describe(d));
       name = d.name;
+      check_model_memory(a.model, d.num_nodes(), d.num_features());
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
       trainer = std::make_unique<Trainer>(d, model, options);
@@ -197,6 +216,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       spdlog::info("{}: {} ranks on {} ({} backend, {} threads each), deadline {} s", a.parts, comm->size(), a.device,
                    comm->backend(), at::get_num_threads(), a.deadline);
       name = meta.dataset;
+      check_model_memory(a.model, shard.features.size(0), meta.num_features);
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
       trainer = std::make_unique<Trainer>(shard, comm, model, options);

@@ -7,6 +7,8 @@
 // Everything from the halo command on (train, igcn, ...) is passed to every rank unchanged.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
+#include "launch/cli_checks.h"
 #include "partition/partition_dir.h"
 
 namespace {
@@ -86,15 +90,18 @@ int main(int argc, char** argv) {
       "mpirun line",
       "halo-run");
   app.prefix_command();  // the halo command and everything after it go to the ranks unchanged
-  app.add_option("-n,--ranks", a.ranks, "Ranks in all (default: the parts of --parts DIR)")->check(CLI::PositiveNumber);
+  halo::cli::whole_in(app.add_option("-n,--ranks", a.ranks, "Ranks in all (default: the parts of --parts DIR)"), 1,
+                      halo::cli::kMaxCount);
   app.add_option("--hostfile", a.hostfile, "OpenMPI hostfile: one host per line, with slots=N")
       ->check(CLI::ExistingFile);
   app.add_option("--hosts", a.hosts, "Hosts, comma-separated (host or host:slots)");
-  app.add_option("--ranks-per-node", a.ranks_per_node, "Ranks on each host")->check(CLI::PositiveNumber);
+  halo::cli::whole_in(app.add_option("--ranks-per-node", a.ranks_per_node, "Ranks on each host"), 1,
+                      halo::cli::kMaxCount);
   app.add_option("--bind", a.bind, "Pin each rank to (none lets its threads use every core)")
       ->check(CLI::IsMember({"none", "core", "socket", "numa"}));
-  app.add_option("--threads", a.threads, "Threads per rank (default: halo divides the host's cores among its ranks)")
-      ->check(CLI::PositiveNumber);
+  halo::cli::whole_in(app.add_option("--threads", a.threads,
+                                     "Threads per rank (default: halo divides the host's cores among its ranks)"),
+                      1, halo::max_threads());
   app.add_flag("--oversubscribe", a.oversubscribe, "Allow more ranks than cores or slots");
   app.add_option("--mca", a.mca, "An OpenMPI parameter for mpirun: --mca KEY VALUE (repeatable)")
       ->expected(2)
@@ -114,9 +121,18 @@ int main(int argc, char** argv) {
     std::vector<char*> exec_args;
     for (const std::string& arg : line) exec_args.push_back(const_cast<char*>(arg.c_str()));
     exec_args.push_back(nullptr);
-    execvp(exec_args[0], exec_args.data());
-    std::cerr << "halo-run: cannot run " << a.mpirun << ": " << std::strerror(errno) << std::endl;
-    return 1;
+    // Run, not exec: mpirun's own failures exit 255 and a rank killed by a signal other codes,
+    // which the rule of every Halo command (usage 2, runtime 1) reports as 1.
+    pid_t pid = 0;
+    if (const int error = posix_spawnp(&pid, exec_args[0], nullptr, nullptr, exec_args.data(), environ)) {
+      std::cerr << "halo-run: cannot run " << a.mpirun << ": " << std::strerror(error) << std::endl;
+      return 1;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    return code <= 2 ? code : 1;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const halo::UsageError& e) {

@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+#include "launch/cli_checks.h"
+
 namespace halo::cli {
 namespace {
 
@@ -69,7 +72,7 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
   try {
     j = nlohmann::json::parse(input);
   } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number out of range
-    const std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 3, ..."
+    const std::string what = e.what();            // "[json.exception.parse_error.101] parse error at line 3, ..."
     throw CLI::ConfigError(fmt::format("{}: not valid JSON: {}", file, what.substr(what.find("] ") + 2)));
   }
   if (!j.is_object()) {
@@ -80,8 +83,10 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
   for (const auto& [key, value] : j.items()) {
     CLI::ConfigItem item;
     item.name = key;
-    if (find_option(root_, key) == nullptr) {
-      if (command == nullptr || find_option(command, key) == nullptr) {
+    const CLI::Option* opt = find_option(root_, key);
+    if (opt == nullptr) {
+      opt = command == nullptr ? nullptr : find_option(command, key);
+      if (opt == nullptr) {
         const std::string name = command == nullptr ? "" : " " + command->get_name();
         throw CLI::ConfigError(
             fmt::format("{}: \"{}\" is not an option of `halo{}` (see halo{} --help)", file, key, name, name));
@@ -97,6 +102,11 @@ std::vector<CLI::ConfigItem> JsonConfig::from_config(std::istream& input) const 
         throw CLI::ConfigError(fmt::format("{}: \"{}\": expected a string, number, boolean or array of them, got {}",
                                            file, key, v.type_name()));
       }
+    }
+    try {
+      for (const std::string& input : item.inputs) check_value(opt, input);
+    } catch (const UsageError& e) {
+      throw CLI::ConfigError(fmt::format("{}: \"{}\": {}", file, key, e.what()));
     }
     items.push_back(std::move(item));
   }

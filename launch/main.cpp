@@ -11,6 +11,7 @@
 #include "core/blas_check.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "launch/cli_checks.h"
 #include "launch/cli_common.h"
 #include "launch/json_config.h"
 
@@ -44,8 +45,9 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "Read the command's options from a JSON file (options on the command line win)");
   int threads = 0;
   std::string log_level = "info";
-  app.add_option("--threads", threads, "Threads per process (default: the cores divided among the ranks on this host)")
-      ->check(CLI::NonNegativeNumber);
+  halo::cli::whole_in(app.add_option("--threads", threads,
+                                     "Threads per process (default: the cores divided among the ranks on this host)"),
+                      0, halo::max_threads());
   app.add_option("--log-level", log_level, "Log verbosity")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   std::unique_ptr<tbb::global_control> thread_limit;

@@ -31,7 +31,8 @@ std::vector<Epoch> read_metrics(const std::string& path) {
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) throw Error(fmt::format("{}:{}: not a JSON object", path, line));
     for (const char* key : {"epoch", "loss", "epoch_seconds", "bytes_sent"}) {
-      if (!j.contains(key) || !j[key].is_number()) {
+      // A null loss is a diverged epoch of older runs (JSON has no NaN): drawn as a gap.
+      if (!j.contains(key) || !(j[key].is_number() || (j[key].is_null() && std::string(key) == "loss"))) {
         throw Error(fmt::format("{}:{}: expected a number \"{}\" (a line of halo train --metrics)", path, line, key));
       }
     }
@@ -48,8 +49,9 @@ void write_epochs(const std::vector<Epoch>& epochs, const fs::path& dir) {
   for (const Epoch& e : epochs) {
     const nlohmann::json& j = e.json;
     const double bytes = j["bytes_sent"].get<double>();
-    out += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j["loss"].get<double>(), bytes,
-                       j.value("bytes_sent_mean", bytes));
+    // gnuplot breaks a line at NaN.
+    const std::string loss = j["loss"].is_null() ? "NaN" : fmt::format("{}", j["loss"].get<double>());
+    out += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), loss, bytes, j.value("bytes_sent_mean", bytes));
     if (j.contains("val_acc")) {
       accuracy += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j.value("train_acc", 0.0),
                               j.value("val_acc", 0.0), j.value("test_acc", 0.0));
