@@ -59,6 +59,8 @@ void check_common_options(int64_t num_nodes, int64_t num_classes, double average
   require_option(average_degree >= 0 && average_degree <= static_cast<double>(num_nodes - 1), where, "average_degree",
                  average_degree, fmt::format("in [0, num_nodes - 1 = {}]", num_nodes - 1));
   check_options(attributes, where);
+  // Centroids snr noise deviations apart must stay far inside float32.
+  require_option(attributes.feature_snr() <= 1e6, where, "feature_snr", attributes.feature_snr(), "at most 1000000");
   // The features (float) and the drawn edges (two int32 per edge, twice over while the graph is
   // built), before any of them is allocated.
   const double n = static_cast<double>(num_nodes);
