@@ -2,8 +2,9 @@
 // Communicator: the ranks of one job and the collectives / point-to-point transfers Halo needs.
 // Backends: MPI (CPU tensors) and, in CUDA builds, NCCL (one GPU per rank). Every wait has a
 // deadline: a peer that does not answer in time makes this rank throw an Error naming itself,
-// the peer and what it was waiting for (the caller's `what`, e.g. "epoch 3, layer 1 features"),
-// so a dead or stuck rank stops the job instead of hanging it.
+// what it was waiting for (the caller's `what`, e.g. "epoch 3, layer 1 features") and, on MPI,
+// the ranks that stopped (found by a short liveness check of every rank after the deadline), so
+// a dead or stuck rank stops the job instead of hanging it.
 #include <ATen/core/Tensor.h>
 
 #include <atomic>
@@ -27,8 +28,9 @@ constexpr int kMaxTransferTag = 1 << 12;
 class Transfer {
  public:
   virtual ~Transfer() = default;
-  // Blocks until every message is done; past the deadline throws Error
-  // "rank R: peer P did not answer within S s (WHAT)".
+  // Blocks until every message is done; past the deadline throws Error "rank R: rank S did not
+  // reach the exchange within D s (WHAT); ranks ... are waiting" (MPI; when no rank stopped it
+  // names the first peer still pending: "rank R: peer P did not answer within D s (WHAT); ...").
   virtual void wait() = 0;
   // Moves the messages along without blocking; true once every message is done.
   virtual bool test() = 0;

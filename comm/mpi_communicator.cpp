@@ -2,6 +2,7 @@
 // rank whose peer died or never posts its side throws an Error instead of hanging in MPI.
 #include "comm/mpi_communicator.h"
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -66,6 +67,15 @@ MPI_Op mpi_op(ReduceOp op) {
 
 bool past(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() > t; }
 
+// Tags of the liveness checks (on their own communicator): a check carries the checking rank's
+// round number, and the answer echoes it.
+constexpr int kCheckTag = 1, kAnswerTag = 2;
+
+// "rank 2" or "ranks 0, 1, 3".
+std::string ranks_text(const std::vector<int>& ranks) {
+  return fmt::format("{} {}", ranks.size() == 1 ? "rank" : "ranks", fmt::join(ranks, ", "));
+}
+
 // The messages of one start_exchange: receives first, then sends, each request tagged with its
 // peer so a deadline error can name who did not answer.
 class MpiTransfer final : public Transfer {
@@ -103,7 +113,10 @@ class MpiTransfer final : public Transfer {
         if (count == 0 && past(deadline)) give_up();
       }
       if (count == MPI_UNDEFINED) return;
-      if (count == 0) backoff.pause();
+      if (count == 0) {
+        comm_->answer_checks();
+        backoff.pause();
+      }
     }
   }
 
@@ -128,9 +141,9 @@ class MpiTransfer final : public Transfer {
     return count;
   }
 
-  // Names the first peer whose receive is still pending (else the first unfinished send),
-  // cancels the receives and leaves the requests to the communicator, which keeps the buffers
-  // alive until MPI lets go of them.
+  // Cancels the receives and leaves the requests to the communicator, which keeps the buffers
+  // alive until MPI lets go of them. The error names the ranks that stopped; when none did, the
+  // first peer whose receive is still pending (else the first unfinished send).
   [[noreturn]] void give_up() {
     int peer = -1;
     for (size_t i = 0; i < requests_.size(); ++i) {
@@ -143,8 +156,9 @@ class MpiTransfer final : public Transfer {
     }
     comm_->abandon(std::move(requests_), std::move(keep_));
     requests_.clear();
-    throw Error(fmt::format("rank {}: peer {} did not answer within {} s ({})", comm_->rank(), peer,
-                            seconds_text(comm_->deadline()), what_));
+    throw Error(comm_->deadline_error("the exchange", what_,
+                                      fmt::format("rank {}: peer {} did not answer within {} s ({})", comm_->rank(),
+                                                  peer, seconds_text(comm_->deadline()), what_)));
   }
 
   std::shared_ptr<MpiCommunicator> comm_;
@@ -163,6 +177,8 @@ MpiCommunicator::MpiCommunicator(MPI_Comm world, bool thread_safe) : thread_safe
   // A private copy of the world: Halo's tags cannot meet another library's messages.
   check_mpi(MPI_Comm_dup(world, &comm_), 0, "MPI_Comm_dup", "starting MPI");
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  check_mpi(MPI_Comm_dup(comm_, &checks_), 0, "MPI_Comm_dup", "starting MPI");
+  MPI_Comm_set_errhandler(checks_, MPI_ERRORS_RETURN);
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
   MPI_Comm host;
@@ -192,6 +208,73 @@ void MpiCommunicator::reap_abandoned() {
   }
 }
 
+void MpiCommunicator::answer_checks() {
+  std::lock_guard<std::mutex> lock(checks_mutex_);
+  for (;;) {
+    int pending = 0;
+    MPI_Status status;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, kCheckTag, checks_, &pending, &status) != MPI_SUCCESS || !pending) return;
+    at::Tensor round = at::empty({1}, at::kLong);
+    MPI_Recv(round.data_ptr(), 1, MPI_INT64_T, status.MPI_SOURCE, kCheckTag, checks_, MPI_STATUS_IGNORE);
+    MPI_Request answer = MPI_REQUEST_NULL;
+    MPI_Isend(round.data_ptr(), 1, MPI_INT64_T, status.MPI_SOURCE, kAnswerTag, checks_, &answer);
+    abandon({answer}, {round});  // nobody waits for the answer: the communicator frees it once sent
+  }
+}
+
+std::vector<bool> MpiCommunicator::check_liveness() {
+  // Long enough for a live rank between two waits (computing a layer) to get to its next one.
+  const auto window = std::min(deadline_, std::max(std::chrono::milliseconds(1000), deadline_ / 10));
+  const int64_t round = ++round_;
+  // MPI may still hold these after the window: abandon() keeps them alive.
+  at::Tensor check = at::full({1}, round, at::kLong), heard = at::full({size_}, int64_t{-1}, at::kLong);
+  int64_t* answers = heard.data_ptr<int64_t>();
+  std::vector<MPI_Request> requests(2 * size_, MPI_REQUEST_NULL);  // [j]: the check to j; [size_ + j]: j's answer
+  std::vector<bool> alive(size_, false);
+  alive[rank_] = true;
+  for (int j = 0; j < size_; ++j) {
+    if (j == rank_) continue;
+    MPI_Isend(check.data_ptr(), 1, MPI_INT64_T, j, kCheckTag, checks_, &requests[j]);
+    MPI_Irecv(answers + j, 1, MPI_INT64_T, j, kAnswerTag, checks_, &requests[size_ + j]);
+  }
+  const auto end = std::chrono::steady_clock::now() + window;
+  Backoff backoff;
+  while (std::find(alive.begin(), alive.end(), false) != alive.end() && !past(end)) {
+    answer_checks();  // ranks checking at the same time count on this one's answer too
+    for (int j = 0; j < size_; ++j) {
+      MPI_Request& answer = requests[size_ + j];
+      int done = 0;
+      if (alive[j] || answer == MPI_REQUEST_NULL || MPI_Test(&answer, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS ||
+          !done) {
+        continue;
+      }
+      // A rank that woke up late answers an earlier check first (messages between two ranks
+      // keep their order): wait on for the answer to this one.
+      if (answers[j] == round) {
+        alive[j] = true;
+      } else {
+        MPI_Irecv(answers + j, 1, MPI_INT64_T, j, kAnswerTag, checks_, &answer);
+      }
+    }
+    backoff.pause();
+  }
+  for (int j = 0; j < size_; ++j) {
+    if (requests[size_ + j] != MPI_REQUEST_NULL) MPI_Cancel(&requests[size_ + j]);
+  }
+  abandon(std::move(requests), {check, heard});
+  return alive;
+}
+
+std::string MpiCommunicator::deadline_error(const std::string& op, const std::string& what,
+                                            const std::string& fallback) {
+  const std::vector<bool> alive = check_liveness();
+  std::vector<int> silent, waiting;
+  for (int j = 0; j < size_; ++j) (alive[j] ? waiting : silent).push_back(j);
+  if (silent.empty()) return fallback + "; every rank answered a liveness check, so none has stopped";
+  return fmt::format("rank {}: {} did not reach {} within {} s ({}); {} {} waiting", rank_, ranks_text(silent), op,
+                     seconds_text(deadline_), what, ranks_text(waiting), waiting.size() == 1 ? "is" : "are");
+}
+
 void MpiCommunicator::wait_collective(std::vector<MPI_Request> requests, const at::Tensor& keep, const char* op,
                                       const std::string& what) {
   const auto deadline = std::chrono::steady_clock::now() + deadline_;
@@ -203,9 +286,11 @@ void MpiCommunicator::wait_collective(std::vector<MPI_Request> requests, const a
     if (all_done) return;
     if (past(deadline)) {
       abandon(std::move(requests), keep.defined() ? std::vector<at::Tensor>{keep} : std::vector<at::Tensor>{});
-      throw Error(fmt::format("rank {}: the other ranks did not join {} within {} s ({})", rank_, op,
-                              seconds_text(deadline_), what));
+      throw Error(deadline_error(op, what,
+                                 fmt::format("rank {}: the other ranks did not join {} within {} s ({})", rank_, op,
+                                             seconds_text(deadline_), what)));
     }
+    answer_checks();
     backoff.pause();
   }
 }

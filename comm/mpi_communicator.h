@@ -2,6 +2,7 @@
 // Private to comm/: the MPI backend and the deadline-bounded polling both backends share.
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -42,21 +43,38 @@ class MpiCommunicator final : public Communicator, public std::enable_shared_fro
   std::unique_ptr<Transfer> start_exchange(std::vector<at::Tensor> send, std::vector<at::Tensor> recv, int tag,
                                            const std::string& what) override;
 
-  // Requests given up on (past a deadline, or a Transfer destroyed unfinished): MPI may still
-  // write `keep` (or read it), so it stays alive until the request completes. Collectives cannot
-  // be cancelled; a later matching call of the other ranks completes them.
+  // Requests nobody waits for (given up on past a deadline, a Transfer destroyed unfinished, an
+  // answer to a liveness check): MPI may still write `keep` (or read it), so it stays alive until
+  // the request completes. Collectives cannot be cancelled; a later matching call of the other
+  // ranks completes them.
   void abandon(std::vector<MPI_Request> requests, std::vector<at::Tensor> keep);
 
   MPI_Comm comm() const { return comm_; }
 
+  // Answers the liveness checks other ranks sent this one. Every wait loop calls it while it
+  // polls, so a rank that answers is alive and waiting; a stopped rank (or one that never got
+  // to a wait) stays silent.
+  void answer_checks();
+
+  // The text of a deadline error: after a liveness check of every rank, "rank R: rank S did not
+  // reach OP within D s (WHAT); ranks ... are waiting", naming the ranks that did not answer;
+  // `fallback` (the wait's own view) with a note when every rank answered.
+  std::string deadline_error(const std::string& op, const std::string& what, const std::string& fallback);
+
  private:
   // Polls the requests of a collective until they complete; past the deadline abandons them and
-  // throws "rank R: the other ranks did not join OP within S s (WHAT)".
+  // throws deadline_error (fallback: "rank R: the other ranks did not join OP within S s (WHAT)").
   void wait_collective(std::vector<MPI_Request> requests, const at::Tensor& keep, const char* op,
                        const std::string& what);
   void reap_abandoned();
+  // Sends a check to every other rank and collects answers for a short while; true for the
+  // ranks that answered (and this one).
+  std::vector<bool> check_liveness();
 
   MPI_Comm comm_;
+  MPI_Comm checks_;  // a second copy of the world: liveness checks never meet Halo's data messages
+  std::mutex checks_mutex_;  // answer_checks() may run on several threads
+  std::atomic<int64_t> round_{0};  // this rank's liveness checks so far
   bool thread_safe_;
   std::mutex abandoned_mutex_;
   std::vector<MPI_Request> abandoned_;

@@ -1,5 +1,6 @@
 // Communicator, HaloPlan and HaloExchange on however many ranks mpirun starts (1 to 4).
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -438,6 +439,52 @@ TEST(CommDeadline, NamesTheCollectiveNotJoined) {
   world->barrier("after the deadline");
   at::Tensor one = at::ones({1});
   world->allreduce(one, ReduceOp::sum, "after the deadline");
+  EXPECT_EQ(one.item<float>(), k);
+}
+
+// Rank `stopped` sleeps, as a stopped process would, while the others wait for it in each kind of
+// operation: every other rank names it, and only it, then it joins late and completes what the
+// others gave up on (its exchange only receives, so no message of it is left over).
+TEST(CommDeadline, EveryRankNamesTheStoppedOne) {
+  const auto world = mpi_world();
+  const int k = world->size(), me = world->rank(), tag = kMaxTransferTag - 3;
+  if (k < 2) GTEST_SKIP() << "needs two ranks";
+  const std::vector<std::string> ops = {"allreduce", "broadcast", "barrier", "the exchange"};
+  for (int i = 0; i < 4 * k; ++i) {
+    const int stopped = i % k;
+    const std::string& op = ops[i / k];
+    const std::string what = "epoch " + std::to_string(i);
+    at::Tensor t = at::ones({3});
+    std::vector<at::Tensor> send(k), recv(k);
+    for (int j = 0; j < k; ++j) {
+      if (j == me || (me != stopped && j != stopped)) continue;
+      recv[j] = at::zeros({2});
+      if (me != stopped) send[j] = at::ones({2});
+    }
+    const auto run = [&] {
+      if (op == "allreduce") world->allreduce(t, ReduceOp::sum, what);
+      if (op == "broadcast") world->broadcast(t, stopped, what);  // rooted there, so no rank completes early
+      if (op == "barrier") world->barrier(what);
+      if (op == "the exchange") world->alltoallv(send, recv, tag, what);
+    };
+    world->barrier("before the stop");
+    if (me == stopped) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the others' deadline and check
+      run();
+      continue;
+    }
+    std::vector<int> waiting;
+    for (int j = 0; j < k; ++j) {
+      if (j != stopped) waiting.push_back(j);
+    }
+    ScopedDeadline deadline(std::chrono::milliseconds(500));
+    expect_error(run, {fmt::format("rank {}: rank {} did not reach {} within 0.5 s ({}); {} {} {} waiting", me, stopped,
+                                   op, what, waiting.size() == 1 ? "rank" : "ranks", fmt::join(waiting, ", "),
+                                   waiting.size() == 1 ? "is" : "are")});
+  }
+  world->barrier("after the stops");
+  at::Tensor one = at::ones({1});
+  world->allreduce(one, ReduceOp::sum, "after the stops");
   EXPECT_EQ(one.item<float>(), k);
 }
 
