@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,9 @@ TEST_F(DistributedCli, SilentPeerFailsTheJob) {
   const Outcome r = mpirun(2, "train --parts " + parts() + " --epochs 10 --deadline 2 --inject-stall 1:3");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("rank 0: peer 1 did not answer within 2 s (epoch 3, layer 1 features)"), std::string::npos)
+  EXPECT_NE(r.out.find("rank 0: rank 1 did not reach the exchange within 2 s (epoch 3, layer 1 features); rank 0 is "
+                       "waiting"),
+            std::string::npos)
       << r.out;
   EXPECT_LT(seconds, 60);
 }
@@ -189,10 +192,42 @@ TEST_F(DistributedCli, PipelineExitsCleanly) {
       mpirun(2, "train --parts " + parts() + " --epochs 10 --pipeline --deadline 2 --inject-stall 1:3");
   EXPECT_NE(stalled.code, 0);
   // Stale rows need no peer, so the first wait to time out is the gradient allreduce.
-  EXPECT_NE(stalled.out.find("rank 0: the other ranks did not join allreduce within 2 s (epoch 3, weight gradients)"),
-            std::string::npos)
+  EXPECT_NE(
+      stalled.out.find("rank 0: rank 1 did not reach allreduce within 2 s (epoch 3, weight gradients); rank 0 is waiting"),
+      std::string::npos)
       << stalled.out;
   EXPECT_EQ(stalled.out.find("terminate"), std::string::npos) << stalled.out;
+}
+
+// Rank k of 3 stops at an epoch (in the exchange, or with the pipeline in the allreduce): the job
+// exits 1, and every rank that reports the deadline names rank k, and only it.
+TEST_F(DistributedCli, EveryRankNamesTheStoppedRank) {
+  const std::string three = dir_.path("parts3");
+  ASSERT_EQ(halo("partition tiny --parts 3 -o " + three).code, 0);
+  struct Stop {
+    int rank, epoch;
+    std::string mode;
+  };
+  for (const Stop& stop : {Stop{0, 1, ""}, Stop{1, 3, ""}, Stop{2, 2, ""}, Stop{2, 4, " --pipeline"},
+                           Stop{0, 2, " --pipeline"}}) {
+    const std::string where = "rank " + std::to_string(stop.rank) + " at epoch " + std::to_string(stop.epoch) + stop.mode;
+    const Outcome r = mpirun(3, "train --parts " + three + " --epochs 10 --deadline 1 --inject-stall " +
+                                    std::to_string(stop.rank) + ":" + std::to_string(stop.epoch) + stop.mode);
+    EXPECT_EQ(r.code, 1) << where << "\n" << r.out;
+    const std::string named = "rank " + std::to_string(stop.rank) + " did not reach ";
+    const int first = stop.rank == 0 ? 1 : 0, second = stop.rank == 2 ? 1 : 2;  // the other two
+    const std::string waiting = "; ranks " + std::to_string(first) + ", " + std::to_string(second) + " are waiting";
+    int reports = 0;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("within 1 s") == std::string::npos) continue;
+      ++reports;
+      EXPECT_NE(line.find(named), std::string::npos) << where << ": " << line;
+      EXPECT_NE(line.find(waiting), std::string::npos) << where << ": " << line;
+      EXPECT_EQ(line.find("rank " + std::to_string(stop.rank) + ":"), std::string::npos) << where << ": " << line;
+    }
+    EXPECT_GE(reports, 1) << where << "\n" << r.out;
+  }
 }
 
 }  // namespace
