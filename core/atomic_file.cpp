@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
 
@@ -91,6 +94,73 @@ FileDigest write_file_atomically(const std::string& path, const std::string& byt
   AtomicFile file(path);
   file.write(bytes.data(), bytes.size());
   return file.commit();
+}
+
+OutputFolder::OutputFolder(std::string dir, bool holds_own, bool overwrite, const std::string& kind,
+                           const std::string& what)
+    : dir_(std::move(dir)) {
+  struct stat st {};
+  if (::stat(dir_.c_str(), &st) != 0) return;  // missing: created by the first write()
+  if (!S_ISDIR(st.st_mode)) {
+    throw UsageError(fmt::format("{} {} is {}, not a folder: give an empty or new folder", what, dir_,
+                                 S_ISREG(st.st_mode) ? "a file" : kind_of(st.st_mode)));
+  }
+  std::vector<std::string> held;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) held.push_back(entry.path().filename().string());
+  if (held.empty()) return;
+  std::sort(held.begin(), held.end());
+  const std::string names =
+      fmt::format("{}{}", fmt::join(held.begin(), held.begin() + std::min<size_t>(held.size(), 3), ", "),
+                  held.size() > 3 ? ", ..." : "");
+  if (!holds_own) {
+    throw UsageError(fmt::format("{} {} holds {} {} not {} ({}): give an empty or new folder", what, dir_, held.size(),
+                                 held.size() == 1 ? "entry that is" : "entries that are", kind, names));
+  }
+  if (!overwrite) {
+    throw UsageError(fmt::format("{} {} holds {} ({}): add --overwrite to replace it, or give an empty or new folder",
+                                 what, dir_, kind, names));
+  }
+  replaces_ = true;
+}
+
+OutputFolder::~OutputFolder() {
+  if (done_) return;
+  std::error_code ec;
+  for (const std::string& file : files_) std::filesystem::remove(file, ec);
+  // Innermost first; remove() leaves a folder that still holds something.
+  for (auto it = folders_.rbegin(); it != folders_.rend(); ++it) std::filesystem::remove(*it, ec);
+}
+
+void OutputFolder::check(const std::string& name) const {
+  namespace fs = std::filesystem;
+  fs::path folder = dir_;
+  for (const fs::path& part : fs::path(name).parent_path()) {
+    folder /= part;
+    const fs::file_type type = fs::symlink_status(folder).type();
+    if (type == fs::file_type::not_found) return;
+    if (type != fs::file_type::directory) {
+      throw Error(fmt::format("{} is not a folder of its own (a {}): refusing to write into it", folder.string(),
+                              type == fs::file_type::symlink ? "symbolic link" : "file or special file"));
+    }
+  }
+  check_output_path((folder / fs::path(name).filename()).string());
+}
+
+void OutputFolder::write(const std::string& name, const std::function<void(const std::string&)>& write) {
+  namespace fs = std::filesystem;
+  check(name);
+  if (!fs::exists(dir_)) {
+    fs::create_directories(dir_);
+    folders_.push_back(dir_);
+  }
+  fs::path folder = dir_;
+  for (const fs::path& part : fs::path(name).parent_path()) {
+    folder /= part;
+    if (fs::create_directory(folder)) folders_.push_back(folder.string());
+  }
+  const std::string path = (fs::path(dir_) / name).string();
+  write(path);
+  files_.push_back(path);
 }
 
 int open_log_file(const std::string& path, bool truncate, const std::string& what) {

@@ -6,7 +6,9 @@
 // the target once every byte reached the disk; a failure removes the temporary file.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace halo {
 
@@ -43,6 +45,36 @@ class AtomicFile {
 };
 
 FileDigest write_file_atomically(const std::string& path, const std::string& bytes);
+
+// A folder a writer fills with files of its own (a partition, a plain dataset), claimed before any
+// work so that nothing a user keeps there is replaced or deleted: `dir` may be missing, empty, or
+// hold an earlier output of the same kind (`holds_own`: the writer recognised its manifest), the
+// last only with `overwrite`. Refusals are UsageErrors that name `what` and `dir`, what is in it and
+// what to do; `kind` names the output ("a Halo partition").
+class OutputFolder {
+ public:
+  OutputFolder(std::string dir, bool holds_own, bool overwrite, const std::string& kind,
+               const std::string& what = "output folder");
+  // Before done(): removes the files write() wrote and the folders it created (those left empty),
+  // so a failed writer leaves the folder as it found it, less what it replaced.
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+  bool replaces() const { return replaces_; }  // `dir` holds an earlier output (and overwrite was given)
+  // Throws Error if writing `name` (relative, may hold subfolders) would go through a path that
+  // is not a folder of its own (a symbolic link included) or replace a special file. A writer
+  // checks all its names before it removes anything of an earlier output.
+  void check(const std::string& name) const;
+  // Calls `write` with the path of `name` (check()ed; subfolders created as needed).
+  void write(const std::string& name, const std::function<void(const std::string& path)>& write);
+  void done() { done_ = true; }
+
+ private:
+  std::string dir_;
+  bool replaces_ = false, done_ = false;
+  std::vector<std::string> files_, folders_;
+};
 
 // A log that grows while it is followed (tail -f) cannot go through a temporary file: opens
 // `path` for appending (created if missing, emptied first if `truncate`) and returns the file

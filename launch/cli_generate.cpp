@@ -2,13 +2,13 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <map>
 
 #include "core/atomic_file.h"
-#include "core/error.h"
 #include "core/resources.h"
+#include "datasets/binary_cache.h"
 #include "datasets/dataset_source.h"
+#include "datasets/plain_loader.h"
 #include "datasets/presets.h"
 #include "launch/cli_common.h"
 
@@ -18,7 +18,7 @@ namespace {
 struct WriteArgs {
   std::string spec, output;
   DatasetFormat format = DatasetFormat::binary;
-  bool json = false;
+  bool json = false, overwrite = false;
 };
 
 void add_write_options(CLI::App* cmd, WriteArgs& a, const std::string& spec_help) {
@@ -28,22 +28,17 @@ void add_write_options(CLI::App* cmd, WriteArgs& a, const std::string& spec_help
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, DatasetFormat>{{"binary", DatasetFormat::binary}, {"plain", DatasetFormat::plain}}))
       ->option_text("binary|plain");
+  cmd->add_flag("--overwrite", a.overwrite, "With --format plain: replace the dataset in -o (its files only)");
   cmd->add_flag("--json", a.json, "Print the result as one JSON object");
 }
 
 // Before the data set is made (which can take minutes): the writers refuse, and never open,
-// a path that is not a regular file, here a device or FIFO inside a plain folder too.
+// a path that is not a regular file, and a plain folder holding anything not theirs to replace.
 void check_output(const WriteArgs& a) {
   if (a.format == DatasetFormat::binary) {
     check_output_path(a.output, "-o");
-    return;
-  }
-  if (std::filesystem::exists(a.output) && !std::filesystem::is_directory(a.output)) {
-    throw Error(fmt::format("-o {}: --format plain writes a folder, and this is not one", a.output));
-  }
-  if (!std::filesystem::is_directory(a.output)) return;
-  for (const auto& entry : std::filesystem::directory_iterator(a.output)) {
-    if (!entry.is_directory()) check_output_path(entry.path().string(), "-o");
+  } else {
+    check_plain_output(a.output, a.overwrite, "-o");
   }
 }
 
@@ -52,7 +47,11 @@ void run_write(const WriteArgs& a) {
   Stopwatch clock;
   const Dataset d = load_dataset(a.spec);
   const double made = clock.seconds();
-  save_dataset(d, a.output, a.format);
+  if (a.format == DatasetFormat::plain) {
+    save_plain(d, a.output, a.overwrite);
+  } else {
+    save_binary(d, a.output);
+  }
   emit(a.json,
        {{"name", d.name},
         {"num_nodes", d.num_nodes()},

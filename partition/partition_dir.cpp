@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 
 #include "core/atomic_file.h"
 #include "core/counter_rng.h"
@@ -65,18 +66,50 @@ nlohmann::json balance_json(const PartitionOptions& o) {
   return b;
 }
 
-}  // namespace
-
-std::string PartitionMeta::shard_path(int32_t part) const {
-  return (fs::path(dir) / fmt::format("part-{}", part) / "shard.bin").string();
+// The files of the Halo partition in `dir` as its meta.json lists them, meta.json first; none if
+// `dir` holds no Halo partition. Only names of the form part-<k>/shard.bin count: a meta.json
+// is no licence to delete anything else.
+std::vector<std::string> partition_files(const std::string& dir) {
+  const fs::path meta = fs::path(dir) / "meta.json";
+  if (!fs::is_regular_file(meta)) return {};  // a FIFO would block the read
+  std::vector<std::string> files;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(std::ifstream(meta));
+    if (j.value("format", "") != "halo-partition") return {};
+    files.push_back("meta.json");
+    static const std::regex shard(R"(part-[0-9]+/shard\.bin)");
+    for (const auto& f : j.value("part_files", nlohmann::json::array())) {
+      if (f.is_string() && std::regex_match(f.get<std::string>(), shard)) files.push_back(f.get<std::string>());
+    }
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+  return files;
 }
 
+constexpr const char* kPartitionKind = "a Halo partition";
+
+std::string shard_name(int32_t part) { return fmt::format("part-{}/shard.bin", part); }
+
+}  // namespace
+
+void check_partition_output(const std::string& dir, bool overwrite, const std::string& what) {
+  OutputFolder(dir, !partition_files(dir).empty(), overwrite, kPartitionKind, what);
+}
+
+std::string PartitionMeta::shard_path(int32_t part) const { return (fs::path(dir) / shard_name(part)).string(); }
+
 PartitionStats write_partition(const Dataset& d, const PartitionOptions& options, const std::string& dir,
-                               const std::string& source) {
+                               const std::string& source, bool overwrite) {
   check_options(d, options);
   reset_peak_rss();
   Stopwatch total;
   const int32_t k = options.num_parts();
+  // Before METIS, which can take minutes. The old files are read now: meta.json goes first.
+  const std::vector<std::string> previous = partition_files(dir);
+  OutputFolder out(dir, !previous.empty(), overwrite, kPartitionKind);
+  for (int32_t part = 0; part < k; ++part) out.check(shard_name(part));
+  out.check("meta.json");
   Progress progress(fmt::format("partition {} into {} parts", d.name, k), k + 2);
 
   // METIS and the edge cut want the symmetrised graph without self-loops.
@@ -97,8 +130,8 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
   converted.reset();
   progress.advance();
 
-  fs::create_directories(dir);
-  fs::remove(fs::path(dir) / "meta.json");
+  // Without meta.json a half-replaced folder is never taken for the old partition.
+  if (out.replaces()) fs::remove(fs::path(dir) / "meta.json");
   // Shards hold the graph without self-loops and degrees that do not count them, as Block
   // wants: models add their own self-loops, so a part normalises exactly as the whole graph.
   std::optional<Dataset> simple;
@@ -120,17 +153,11 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
   for (int32_t part = 0; part < k; ++part) {
     Shard s = build_shard(data, map, part, halos, in_degree, out_degree);
     s.partition_id = partition_id;
-    const fs::path rel = fs::path(fmt::format("part-{}", part)) / "shard.bin";
-    fs::create_directories(fs::path(dir) / rel.parent_path());
-    save_shard(s, (fs::path(dir) / rel).string());
-    files.push_back(rel.string());
+    out.write(shard_name(part), [&](const std::string& path) { save_shard(s, path); });
+    files.push_back(shard_name(part));
     stats.parts.push_back({s.num_inner(), s.num_halo(), s.num_edges(), s.train_mask.sum().item<int64_t>(),
                            s.val_mask.sum().item<int64_t>(), s.test_mask.sum().item<int64_t>()});
     progress.advance();
-  }
-  // Parts left over from an earlier partition with more parts would confuse a reader.
-  for (int32_t part = k; fs::exists(fs::path(dir) / fmt::format("part-{}", part)); ++part) {
-    fs::remove_all(fs::path(dir) / fmt::format("part-{}", part));
   }
   stats.summarise();
   stats.total_seconds = total.seconds();
@@ -158,7 +185,18 @@ PartitionStats write_partition(const Dataset& d, const PartitionOptions& options
                                {"part_starts", map.part_starts()},
                                {"part_files", files},
                                {"stats", stats.to_json()}};
-  write_file_atomically((fs::path(dir) / "meta.json").string(), meta.dump(2) + "\n");
+  out.write("meta.json", [&](const std::string& path) { write_file_atomically(path, meta.dump(2) + "\n"); });
+  out.done();
+  // The new partition is complete: what the old one listed and the new one did not write goes
+  // (a special file put in its place stays), then its part folders if nothing else is in them.
+  std::error_code ec;
+  for (const std::string& file : previous) {
+    if (file == "meta.json" || std::find(files.begin(), files.end(), file) != files.end()) continue;
+    const fs::path path = fs::path(dir) / file;
+    const fs::file_type type = fs::symlink_status(path, ec).type();
+    if (type == fs::file_type::regular || type == fs::file_type::symlink) fs::remove(path, ec);
+    fs::remove(path.parent_path(), ec);
+  }
   return stats;
 }
 

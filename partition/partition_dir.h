@@ -34,12 +34,19 @@ struct PartitionMeta {
   std::string shard_path(int32_t part) const;
 };
 
+// Refuses (UsageError) a `dir` write_partition must not write into: a non-empty folder that holds
+// no Halo partition, or one that does without `overwrite`. `what` names the path in messages ("-o").
+// Cheap: a command calls it before loading the dataset.
+void check_partition_output(const std::string& dir, bool overwrite, const std::string& what = "output folder");
+
 // Partitions `d`, writes `dir` and returns the statistics (also stored in meta.json).
 // `source` records where the dataset came from (a path, made absolute, or a preset spec).
 // Refuses (UsageError) a partition that leaves a part empty; warns when the largest part
-// exceeds the mean by more than options.imbalance.
+// exceeds the mean by more than options.imbalance. `dir` is checked as check_partition_output
+// does; an earlier partition there (`overwrite`) loses only the files its meta.json lists, once
+// the new one is complete; a failed write removes what it wrote.
 PartitionStats write_partition(const Dataset& d, const PartitionOptions& options, const std::string& dir,
-                               const std::string& source);
+                               const std::string& source, bool overwrite = false);
 
 // Reads and validates meta.json; errors name the file and the field.
 PartitionMeta read_partition_meta(const std::string& dir);

@@ -189,7 +189,7 @@ TEST(Partition, RewritingWithFewerPartsRemovesOldParts) {
   const Dataset& d = cached("tiny");
   test::TempDir dir;
   write_partition(d, PartitionOptions().num_parts(4), dir.path("p"), "tiny");
-  write_partition(d, PartitionOptions().num_parts(2), dir.path("p"), "tiny");
+  write_partition(d, PartitionOptions().num_parts(2), dir.path("p"), "tiny", /*overwrite=*/true);
   EXPECT_FALSE(std::filesystem::exists(dir.path("p/part-2")));
   check_partition(d, dir.path("p"), 2);
 }
