@@ -23,13 +23,15 @@ Dataset whole_dataset(const std::string& spec) {
   return load_partition_source(read_partition_meta(spec));
 }
 
-// The --accel file is an input file: a value out of range in it is a bad input (exit 1), like its
-// syntax, not a bad flag (load_accel_config reports it as a UsageError).
+// The --accel file holds options, like --config: whatever is wrong with it (missing, not JSON, a
+// value out of range) is a usage error (exit 2); load_accel_config reports some as runtime errors.
 AccelConfig accel_config(const std::string& path) {
   try {
     return load_accel_config(path);
-  } catch (const UsageError& e) {
-    throw Error(e.what());
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
   }
 }
 
