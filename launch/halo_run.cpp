@@ -7,6 +7,7 @@
 // Everything from the halo command on (train, igcn, ...) is passed to every rank unchanged.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,18 @@
 #include "partition/partition_dir.h"
 
 namespace {
+
+// mpirun runs as a child: a scheduler's or user's SIGTERM, SIGINT or SIGHUP to halo-run must
+// still stop the job (mpirun then stops every rank), as it did when halo-run exec'd mpirun.
+volatile sig_atomic_t mpirun_pid = 0;
+void forward_signal(int signal) { kill(static_cast<pid_t>(mpirun_pid), signal); }
+void forward_stop_signals(pid_t child) {
+  mpirun_pid = child;
+  struct sigaction action {};
+  action.sa_handler = forward_signal;
+  sigemptyset(&action.sa_mask);
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) sigaction(signal, &action, nullptr);
+}
 
 // The value of `--name VALUE` or `--name=VALUE` in args, or "".
 std::string option_value(const std::vector<std::string>& args, const std::string& name) {
@@ -128,6 +141,7 @@ int main(int argc, char** argv) {
       std::cerr << "halo-run: cannot run " << a.mpirun << ": " << std::strerror(error) << std::endl;
       return 1;
     }
+    forward_stop_signals(pid);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

@@ -8,7 +8,8 @@ ranks=${1:-4}
 scripts/setup.sh
 out=${HALO_DEMO_DIR:-build/demo}
 mkdir -p "$out"
-build/launch/halo partition community --parts "$ranks" -o "$out/parts"
+# --overwrite: a second run replaces the partition the first one wrote (only its own files).
+build/launch/halo partition community --parts "$ranks" -o "$out/parts" --overwrite
 # OpenMPI refuses to run as root unless told; --oversubscribe allows more ranks than cores and
 # --bind-to none lets each rank's threads use any core.
 [ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
