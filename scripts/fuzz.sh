@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${SECONDS_PER_TARGET:-600} parallel=${PARALLEL:-2}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(plain_dataset binary_dataset partition_meta config checkpoint_state)
+[ ${#targets[@]} -gt 0 ] || targets=(plain_dataset binary_dataset partition_meta config checkpoint_state accel_config)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHALO_FUZZ=ON \
   -DHALO_BUILD_BENCH=OFF >/dev/null
 ninja -C build-fuzz "${targets[@]/#/fuzz_}"
