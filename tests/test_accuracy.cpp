@@ -63,17 +63,22 @@ TEST(Accuracy, CoraGat) {
   EXPECT_GE(acc, 81.5);
 }
 
+// Coauthor CS in Kipf's setup averages 89.6% test accuracy over seeds 0-9 (single seeds 87.1% to
+// 91.2%; 89.58% with the earlier 64-bit dropout draws, 89.61% with the 16-bit ones); Shchur et al.
+// report 91.1%, averaged over random splits. A floor of 90% over 3 seeds passed by the luck of
+// seeds 0-2, so each floor sits 2.5 standard errors (seed spread 1.0 / sqrt(seeds)) below 89.6%.
 TEST(Accuracy, CoauthorCsGcn) {
-  const double acc = mean_test_accuracy(normalized("coauthor-cs"), kKipf, kKipfTrainer, 3);
-  std::printf("Coauthor CS GCN mean over 3 seeds: %.2f%% (published 91.1%%)\n", acc);
-  EXPECT_GE(acc, 90.0);
+  const double acc = mean_test_accuracy(normalized("coauthor-cs"), kKipf, kKipfTrainer, 10);
+  std::printf("Coauthor CS GCN mean over 10 seeds: %.2f%% (published 91.1%%)\n", acc);
+  EXPECT_GE(acc, 88.8);
 }
 
+// Dense input aggregated at set-up is slow here (18k x 6.8k): 3 seeds.
 TEST(Accuracy, CoauthorCsGcnPrecomputed) {
   const double acc =
       mean_test_accuracy(normalized("coauthor-cs"), kKipf, TrainerOptions(kKipfTrainer).precompute_input(true), 3);
   std::printf("Coauthor CS GCN, input aggregated at set-up, mean over 3 seeds: %.2f%%\n", acc);
-  EXPECT_GE(acc, 90.0);
+  EXPECT_GE(acc, 88.2);
 }
 
 }  // namespace
