@@ -6,6 +6,9 @@
 // epoch, peak RSS per rank, and the test accuracy after the last epoch.
 //   build/bench/distributed_bench [--dataset reddit-sim:nodes=100000] [--ranks 1,2,4] [--epochs 4]
 //   build/bench/distributed_bench --models sage --layers 3 --ranks 2,4 --rates 1,0.5,0.1,0.01,0 --epochs 30
+// Issue 15's 4-rank workload (SAGE 3x256 + LayerNorm, 1 thread a rank; full halo, p = 0.1, pipelined):
+//   build/bench/distributed_bench --dataset reddit-sim:nodes=50000 --models sage --layers 3 --ranks 4 \
+//     --threads 1 --rates 1,0.1 --pipeline --train-options "--layer-norm --dropout 0.5" --epochs 8
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -68,7 +71,9 @@ int main(int argc, char** argv) {
   std::vector<int> ranks = {1, 2, 4}, layer_counts = {2, 3};
   std::vector<std::string> models = {"gcn", "sage"};
   std::vector<double> rates;
-  int epochs = 4;
+  int epochs = 4, threads = 0;
+  bool pipeline = false;
+  std::string train_options;
   app.add_option("--dataset", dataset, "Dataset spec (preset with overrides, or a path)");
   app.add_option("--ranks", ranks, "Rank counts")->delimiter(',');
   app.add_option("--models", models, "Models")->delimiter(',');
@@ -76,6 +81,9 @@ int main(int argc, char** argv) {
   app.add_option("--rates", rates, "BNS-GCN boundary rates (default: the full halo, no sampler)")->delimiter(',');
   app.add_option("--epochs", epochs, "Epochs per run (the first and last are not timed)")->check(CLI::Range(3, 1000));
   app.add_option("--mpirun", mpirun, "mpirun to use");
+  app.add_option("--threads", threads, "Threads per rank (0: Halo's default)")->check(CLI::Range(0, 1024));
+  app.add_flag("--pipeline", pipeline, "Also a pipelined (PipeGCN) row after each rate's");
+  app.add_option("--train-options", train_options, "More halo train options for every run, e.g. \"--layer-norm\"");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -87,26 +95,33 @@ int main(int argc, char** argv) {
         "| model | layers | ranks | p | epoch s | compute s (max / mean) | exchange s (max / mean) | allreduce s "
         "| sample s | halo rows / rank | MB sent / epoch | peak RSS / rank MiB | test acc |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    std::vector<std::string> rate_flags;
-    for (double p : rates) rate_flags.push_back(fmt::format("--boundary-rate {}", p));
-    if (rate_flags.empty()) rate_flags.push_back("");
+    // Each row's extra flags and its label in the p column.
+    std::vector<std::pair<std::string, std::string>> variants;
+    for (double p : rates) variants.push_back({fmt::format("--boundary-rate {}", p), fmt::format("{}", p)});
+    if (variants.empty()) variants.push_back({"", "full"});
+    if (pipeline) {
+      for (size_t i = 0, n = variants.size(); i < n; ++i) {
+        variants.push_back({variants[i].first + " --pipeline", variants[i].second + " pipelined"});
+      }
+    }
+    const std::string thread_flag = threads > 0 ? fmt::format("--threads {}", threads) : "";
     for (int k : ranks) {
       const std::string parts = (work / fmt::format("parts-{}", k)).string();
       run(fmt::format("{} --log-level warn partition '{}' --parts {} -o {} > /dev/null", halo, dataset, k, parts));
       for (const std::string& model : models) {
         for (int layers : layer_counts) {
-          for (const std::string& rate : rate_flags) {
+          for (const auto& [flags, label] : variants) {
             const std::string metrics = (work / "metrics.jsonl").string();
-            run(
-                fmt::format("{} -np {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
-                            "--epochs {} --eval-every 1000000 {} --metrics {} > /dev/null",
-                            launch, k, halo, parts, model, layers, epochs, rate, metrics));
+            run(fmt::format("{} -np {} {} {} --log-level warn train --parts {} --model {} --layers {} --hidden 256 "
+                            "--epochs {} --eval-every 1000000 {} {} --metrics {} > /dev/null",
+                            launch, k, halo, thread_flag, parts, model, layers, epochs, flags, train_options,
+                            metrics));
             const Row r = read_metrics(metrics);
             fs::remove(metrics);
             fmt::print(
                 "| {} | {} | {} | {} | {:.3f} | {:.3f} / {:.3f} | {:.3f} / {:.3f} | {:.3f} | {:.3f} | {:.0f} | {:.1f} "
                 "| {:.0f} | {:.3f} |\n",
-                model, layers, k, rate.empty() ? "full" : rate.substr(16), r.epoch, r.compute, r.compute_mean,
+                model, layers, k, label, r.epoch, r.compute, r.compute_mean,
                 r.exchange, r.exchange_mean, r.allreduce, r.sample, r.halo_rows, r.bytes / 1e6, r.rss / (1 << 20),
                 r.test_acc);
           }
