@@ -137,10 +137,18 @@ IgcnReport igcn_report(const Dataset& d, Model model, const std::string& model_n
   return {j, text(d, model_note, m, probe, e)};
 }
 
-TrainedEstimate igcn_after_training(Dataset trained_on, const Model& model) {
+TrainedEstimate igcn_after_training(std::function<Dataset()> load, const Model& model) {
   if (!first_gcn_layer(model)) return not_a_gcn();
-  auto d = std::make_shared<const Dataset>(std::move(trained_on));
-  return [d](const Model& trained) { return trained_report(*d, trained, ""); };
+  return [load = std::move(load)](const Model& trained) {
+    Dataset d;
+    try {
+      d = load();
+    } catch (const std::exception& e) {  // the training's results stand; only the estimate is lost
+      return IgcnReport{{{"skipped", e.what()}},
+                        fmt::format("I-GCN estimate: skipped, reading the dataset again failed: {}\n", e.what())};
+    }
+    return trained_report(d, trained, "");
+  };
 }
 
 TrainedEstimate igcn_after_training(Shard part, const Model& model) {

@@ -25,14 +25,16 @@ struct IgcnReport {
 IgcnReport igcn_report(const Dataset& d, Model model, const std::string& model_note,
                        const AccelConfig& config = default_accel_config(), const std::string& spy_path = "");
 
-// The estimate `halo train` ends with. Made before training from what it trains on, which it
-// takes over (the Trainer keeps its own copy of what it needs); called after training with the
-// trained model. Under mpirun only part 0 is kept (rank 0 prints), and it covers part 0 alone:
+// The estimate `halo train` ends with. Made before training, called after it with the trained
+// model. In one process it loads the dataset again then (`load`), rather than keep the input
+// features through training, where they would add to the peak memory (the Trainer aggregates
+// them at set-up and keeps only the result). Under mpirun only part 0 is kept (rank 0 prints),
+// and it covers part 0 alone:
 // its inner nodes and the edges among them, as the text says; `halo igcn PARTITION_DIR --model
 // CHECKPOINT` estimates the whole graph. A model that is not a GCN gets a one-line note, and
 // nothing is kept for it while it trains.
 using TrainedEstimate = std::function<IgcnReport(const Model& trained)>;
-TrainedEstimate igcn_after_training(Dataset trained_on, const Model& model);
+TrainedEstimate igcn_after_training(std::function<Dataset()> load, const Model& model);
 TrainedEstimate igcn_after_training(Shard part, const Model& model);
 
 }  // namespace halo

@@ -37,6 +37,7 @@
 
 #include "comm/communicator.h"
 #include "comm/halo_exchange.h"
+#include "core/caching_allocator.h"
 #include "core/metrics_log.h"
 #include "datasets/dataset.h"
 #include "gcn/checkpoint.h"
@@ -177,6 +178,7 @@ class Trainer {
   at::Tensor over_ranks(const at::Tensor& t, ReduceOp op, const std::string& what) const;
   void spread_over_ranks(EpochMetrics& m) const;
 
+  CachingAllocatorScope allocator_;  // first: every epoch allocates the same large tensors again
   TrainerOptions options_;
   std::shared_ptr<Communicator> comm_;      // null in one process
   std::unique_ptr<HaloExchange> exchange_;  // null in one process

@@ -184,15 +184,19 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
     if (a.parts.empty()) {
       if (a.comm == "nccl") throw UsageError("--comm nccl needs a distributed run (--parts DIR under mpirun)");
       options.device(chosen_device(a.device, 0, 0));
-      Dataset d = load_dataset(a.spec);
-      if (a.normalize_features) d.features = row_normalized(d.features);
+      const auto load = [spec = a.spec, normalize = a.normalize_features] {
+        Dataset d = load_dataset(spec);
+        if (normalize) d.features = row_normalized(d.features);
+        return d;
+      };
+      const Dataset d = load();
       spdlog::info("{}", describe(d));
       name = d.name;
       check_model_memory(a.model, d.num_nodes(), d.num_features());
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(d.num_features()).out_features(d.num_classes));
       trainer = std::make_unique<Trainer>(d, model, options);
-      igcn = igcn_after_training(std::move(d), model);
+      igcn = igcn_after_training(load, model);
     } else {
       std::shared_ptr<Communicator> comm = mpi_world();
       comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "accel_model/accel_config.h"
+#include "accel_model/igcn_report.h"
 #include "accel_model/island_model.h"
 #include "accel_model/spy_plot.h"
 #include "core/error.h"
@@ -414,6 +415,17 @@ TEST(IgcnCli, DatasetPartitionAndTrainedModel) {
   EXPECT_EQ(halo("igcn tiny --model " + dir.path("sage")).code, 2);
   EXPECT_EQ(nlohmann::json::parse(halo("train tiny --model sage --epochs 1 --json").out)["igcn"]["skipped"],
             "not a GCN");
+}
+
+// In one process the estimate reads the dataset again after training; if that fails, only the
+// estimate is lost, not the training's results.
+TEST(IgcnAfterTraining, AFailedReloadSkipsOnlyTheEstimate) {
+  const Model model(ModelOptions().kind("gcn").in_features(8).out_features(3));
+  const TrainedEstimate estimate =
+      igcn_after_training([]() -> Dataset { throw Error("data.halo: no such file"); }, model);
+  const IgcnReport r = estimate(model);
+  EXPECT_NE(r.text.find("reading the dataset again failed: data.halo: no such file"), std::string::npos) << r.text;
+  EXPECT_EQ(r.json["skipped"], "data.halo: no such file");
 }
 
 // Under mpirun rank 0 holds only its part: the estimate covers that part and says so.

@@ -1,0 +1,41 @@
+#pragma once
+// A CPU allocator for LibTorch that keeps large freed blocks for reuse. Training allocates the
+// same large tensors every epoch; glibc maps each afresh and unmaps it on free, so every epoch
+// paid a page fault and a page clearing per 4 KiB of its working set (a sixth of a 4-rank epoch
+// on reddit-sim:nodes=50000, in the kernel). Freed blocks of 1 MiB or more are kept by size class
+// (16 classes per power of two, so a sampled halo that varies by a few rows still hits), new ones
+// are mapped with huge pages where the system allows, and the blocks held at once never exceed
+// the most a plain allocator would have held: the peak memory stays what it was. Smaller
+// requests go to LibTorch's own allocator.
+#include <cstdint>
+
+namespace halo {
+
+struct CachingAllocatorStats {
+  int64_t live_bytes = 0;       // requested by the tensors of the large blocks in use
+  int64_t cached_bytes = 0;     // large blocks freed and kept
+  int64_t peak_live_bytes = 0;  // since installation or the last release: the cache's bound
+  int64_t hits = 0;
+  int64_t misses = 0;
+};
+
+// Makes it LibTorch's CPU allocator; once per process, later calls do nothing. Tensors allocated
+// before keep their own deleter, so it may be installed at any time. False, and nothing done,
+// under AddressSanitizer (which watches malloc, not these blocks).
+bool install_caching_allocator();
+CachingAllocatorStats caching_allocator_stats();
+// Returns every cached block to the system and bounds the cache afresh by what is live from now
+// on: a phase that needed more memory than the next leaves nothing behind.
+void release_cached_blocks();
+
+// Installs the allocator and, when its owner goes, returns what the owner left cached: a member
+// declared first (destroyed last) gives a class the cache for its lifetime.
+class CachingAllocatorScope {
+ public:
+  CachingAllocatorScope() { install_caching_allocator(); }
+  ~CachingAllocatorScope() { release_cached_blocks(); }
+  CachingAllocatorScope(const CachingAllocatorScope&) = delete;
+  CachingAllocatorScope& operator=(const CachingAllocatorScope&) = delete;
+};
+
+}  // namespace halo

@@ -1,0 +1,79 @@
+// The CPU allocator that keeps large freed blocks (core/caching_allocator): reuse by size class,
+// the bound by the most ever live, small requests passed through, release by scope.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "core/caching_allocator.h"
+
+namespace halo {
+namespace {
+
+constexpr int64_t kMiB = int64_t{1} << 20;
+
+at::Tensor floats(int64_t bytes) { return at::empty({bytes / 4}, at::kFloat); }
+
+class CachingAllocatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!install_caching_allocator()) GTEST_SKIP() << "not installed under AddressSanitizer";
+    release_cached_blocks();  // other tests' blocks and peak
+  }
+  void TearDown() override { release_cached_blocks(); }
+};
+
+TEST_F(CachingAllocatorTest, AFreedBlockServesTheNextRequestOfItsClass) {
+  at::Tensor a = floats(8 * kMiB);
+  a.fill_(1.5f);
+  const void* block = a.data_ptr();
+  const CachingAllocatorStats before = caching_allocator_stats();
+  a.reset();
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, before.cached_bytes + 8 * kMiB);
+  // A few rows fewer (a sampled halo) falls in the same class.
+  at::Tensor b = floats(8 * kMiB - 40 * 1024);
+  EXPECT_EQ(b.data_ptr(), block);
+  EXPECT_EQ(caching_allocator_stats().hits, before.hits + 1);
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, before.cached_bytes);
+  // Zeroing still zeroes a reused block.
+  b.reset();
+  EXPECT_EQ(at::zeros({8 * kMiB / 4}).abs().sum().item<float>(), 0.0f);
+}
+
+TEST_F(CachingAllocatorTest, TheCacheNeverHoldsMoreThanWasLiveAtOnce) {
+  at::Tensor a = floats(8 * kMiB);
+  a.reset();  // the peak so far: 8 MiB, now cached
+  ASSERT_EQ(caching_allocator_stats().cached_bytes, 8 * kMiB);
+  // 16 MiB is another class: keeping the 8 MiB block would hold 24 MiB where 16 were needed.
+  at::Tensor b = floats(16 * kMiB);
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
+  EXPECT_EQ(caching_allocator_stats().live_bytes, 16 * kMiB);
+  // Two tensors live at once raise the bound, so both are kept once freed.
+  at::Tensor c = floats(8 * kMiB);
+  b.reset();
+  c.reset();
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, 24 * kMiB);
+}
+
+TEST_F(CachingAllocatorTest, SmallTensorsGoToLibTorchsAllocator) {
+  const CachingAllocatorStats before = caching_allocator_stats();
+  at::Tensor t = floats(512 * 1024);
+  t.fill_(2.0f);
+  EXPECT_EQ(t.sum().item<float>(), 2.0f * 128 * 1024);
+  t.reset();
+  const CachingAllocatorStats after = caching_allocator_stats();
+  EXPECT_EQ(after.hits + after.misses, before.hits + before.misses);
+  EXPECT_EQ(after.cached_bytes, 0);
+}
+
+TEST_F(CachingAllocatorTest, AScopeReturnsWhatItsOwnerLeftCached) {
+  {
+    CachingAllocatorScope scope;
+    at::Tensor t = floats(4 * kMiB);
+    t.reset();
+    EXPECT_EQ(caching_allocator_stats().cached_bytes, 4 * kMiB);
+  }
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
+  EXPECT_EQ(caching_allocator_stats().peak_live_bytes, 0);
+}
+
+}  // namespace
+}  // namespace halo
