@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <list>
+#include <map>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -23,13 +23,6 @@ constexpr bool kAddressSanitizer = false;
 constexpr size_t kLargeBlock = size_t{1} << 20;
 constexpr size_t kPage = 4096;
 
-// n rounded up to a class at most 1/16 larger: 16 classes per power of two, page-aligned.
-size_t size_class(size_t n) {
-  size_t step = kPage;
-  while (step * 16 < n) step *= 2;
-  return (n + step - 1) / step * step;
-}
-
 class CachingAllocator final : public c10::Allocator {
  public:
   explicit CachingAllocator(c10::Allocator* small) : small_(small) {}
@@ -47,37 +40,36 @@ class CachingAllocator final : public c10::Allocator {
 
   void release() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    while (!cached_.empty()) evict_oldest();
+    while (!free_.empty()) evict(free_.begin());
     stats_.peak_live_bytes = stats_.live_bytes;
   }
 
  private:
-  struct Block {
-    void* data;
-    size_t size;
-  };
+  using Range = std::map<char*, size_t>::iterator;
 
-  // A cached block of the request's class costs nothing; a new one costs a page fault and a
-  // page clearing on first touch (2 MiB at a time: huge pages where the system allows them, 512
-  // times fewer faults). Reuse is by class only: a block serving smaller requests would hold
-  // pages no plain allocator would, and the peak would grow.
+  // Cached memory costs nothing; a new mapping costs a page fault and a page clearing on first
+  // touch (2 MiB at a time: huge pages where the system allows them, 512 times fewer faults). So
+  // a request is cut from the smallest free range that holds it; only when none does is memory
+  // mapped, after returning free ranges (the smallest first: fragments serve least) while the
+  // memory held would exceed the most that was ever live at once.
   void* take(size_t n) const {
-    const size_t size = size_class(n);
+    const size_t size = (n + kPage - 1) / kPage * kPage;
     std::lock_guard<std::mutex> lock(mutex_);
-    auto hit = cached_.end();
-    for (auto it = cached_.begin(); it != cached_.end(); ++it) {
-      if (it->size == size) hit = it;  // the most recently freed: its pages are likelier in cache
+    Range fit = free_.end();
+    for (Range r = free_.begin(); r != free_.end(); ++r) {
+      if (r->second >= size && (fit == free_.end() || r->second < fit->second)) fit = r;
     }
-    void* data = nullptr;
-    if (hit != cached_.end()) {
-      data = hit->data;
-      cached_.erase(hit);
+    char* data = nullptr;
+    if (fit != free_.end()) {
+      data = fit->first;
+      if (fit->second > size) free_.emplace(data + size, fit->second - size);
+      free_.erase(fit);
       stats_.cached_bytes -= size;
       ++stats_.hits;
     } else {
       ++stats_.misses;
-      while (!cached_.empty() && held_bytes_ + stats_.cached_bytes + int64_t(size) > stats_.peak_live_bytes) {
-        evict_oldest();
+      while (!free_.empty() && held_bytes_ + stats_.cached_bytes + int64_t(size) > stats_.peak_live_bytes) {
+        evict(smallest());
       }
       data = map(size);
     }
@@ -88,19 +80,21 @@ class CachingAllocator final : public c10::Allocator {
     return data;
   }
 
-  void* map(size_t size) const {
+  char* map(size_t size) const {
     void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (data == MAP_FAILED) {
-      while (!cached_.empty()) evict_oldest();  // the cache may hold what this request needs
+      while (!free_.empty()) evict(free_.begin());  // the cache may hold what this request needs
       data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (data == MAP_FAILED) throw std::bad_alloc();
     }
     madvise(data, size, MADV_HUGEPAGE);  // a hint: refused where huge pages are off
-    return data;
+    return static_cast<char*>(data);
   }
 
   static void give_back(void* data);
 
+  // The range returns to the free ranges, merged with free neighbours (of the same mapping or of
+  // one next to it: munmap takes any range of pages).
   void keep(void* data) const {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = live_.find(data);
@@ -108,26 +102,44 @@ class CachingAllocator final : public c10::Allocator {
     live_.erase(it);
     held_bytes_ -= block.size;
     stats_.live_bytes -= block.requested;
-    cached_.push_back({data, block.size});
     stats_.cached_bytes += block.size;
+    char* start = static_cast<char*>(data);
+    size_t size = block.size;
+    Range next = free_.lower_bound(start);
+    if (next != free_.end() && next->first == start + size) {
+      size += next->second;
+      next = free_.erase(next);
+    }
+    if (next != free_.begin()) {
+      const Range previous = std::prev(next);
+      if (previous->first + previous->second == start) {
+        previous->second += size;
+        return;
+      }
+    }
+    free_.emplace_hint(next, start, size);
   }
 
-  void evict_oldest() const {
-    munmap(cached_.front().data, cached_.front().size);
-    stats_.cached_bytes -= cached_.front().size;
-    cached_.pop_front();
+  Range smallest() const {
+    return std::min_element(free_.begin(), free_.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  }
+
+  void evict(Range r) const {
+    munmap(r->first, r->second);
+    stats_.cached_bytes -= r->second;
+    free_.erase(r);
   }
 
   struct Live {
-    size_t size;
+    size_t size;       // whole pages
     size_t requested;  // what a plain allocator would have touched
   };
 
   c10::Allocator* small_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, Live> live_;
-  mutable std::list<Block> cached_;  // oldest first; tens of blocks, so a scan is cheap
-  mutable int64_t held_bytes_ = 0;   // the sizes of the live blocks
+  mutable std::map<char*, size_t> free_;  // start -> bytes; tens of ranges, so a scan is cheap
+  mutable int64_t held_bytes_ = 0;        // the sizes of the live blocks
   mutable CachingAllocatorStats stats_;
 };
 

@@ -2,21 +2,22 @@
 // A CPU allocator for LibTorch that keeps large freed blocks for reuse. Training allocates the
 // same large tensors every epoch; glibc maps each afresh and unmaps it on free, so every epoch
 // paid a page fault and a page clearing per 4 KiB of its working set (a sixth of a 4-rank epoch
-// on reddit-sim:nodes=50000, in the kernel). Freed blocks of 1 MiB or more are kept by size class
-// (16 classes per power of two, so a sampled halo that varies by a few rows still hits), new ones
-// are mapped with huge pages where the system allows, and the blocks held at once never exceed
-// the most a plain allocator would have held: the peak memory stays what it was. Smaller
-// requests go to LibTorch's own allocator.
+// on reddit-sim:nodes=50000, in the kernel). Freed blocks of 1 MiB or more stay mapped as free
+// ranges, merged with free neighbours; a request is cut from the smallest free range that holds
+// it (so a sampled halo that varies by a few rows, or a gradient smaller than the activation
+// freed before it, still reuses warm pages). New memory is mapped with huge pages where the
+// system allows, and the memory held never exceeds the most a plain allocator would have held
+// at once: the peak stays what it was. Smaller requests go to LibTorch's own allocator.
 #include <cstdint>
 
 namespace halo {
 
 struct CachingAllocatorStats {
   int64_t live_bytes = 0;       // requested by the tensors of the large blocks in use
-  int64_t cached_bytes = 0;     // large blocks freed and kept
+  int64_t cached_bytes = 0;     // freed and kept mapped
   int64_t peak_live_bytes = 0;  // since installation or the last release: the cache's bound
-  int64_t hits = 0;
-  int64_t misses = 0;
+  int64_t hits = 0;    // requests served from free ranges
+  int64_t misses = 0;  // requests that mapped new memory
 };
 
 // Makes it LibTorch's CPU allocator; once per process, later calls do nothing. Tensors allocated

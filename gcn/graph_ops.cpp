@@ -309,7 +309,9 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
 
 // The projections of t = dropout(relu(x)) (input_project), kBlockRows rows of t at a time: both
 // passes transform a block of x, use it for every projection and drop it; 8192-row products
-// still run at full speed.
+// still run at full speed. Without ops too: OpenBLAS packs up to its whole per-thread buffer
+// (128 MiB) for one product over all rows, and that stays resident (+190 MiB at 2 threads for
+// 200k rows).
 struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
   static constexpr int64_t kBlockRows = 8192;
 
@@ -321,7 +323,7 @@ struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
   // Rows r .. r + n of t; ids only read with a dropout to draw.
   static at::Tensor transform(const at::Tensor& x, const at::Tensor& ids, const Ops& ops, int64_t r, int64_t n) {
     const at::Tensor xb = x.narrow(0, r, n);
-    if (!ops.relu) return dropout_rows(xb, ids.narrow(0, r, n), ops.p, ops.key);
+    if (!ops.relu) return ops.p == 0 ? xb : dropout_rows(xb, ids.narrow(0, r, n), ops.p, ops.key);
     at::Tensor t = at::relu(xb);
     return ops.p == 0 ? t : dropout_rows(t, ids.narrow(0, r, n), ops.p, ops.key, t);
   }
@@ -609,7 +611,7 @@ std::vector<at::Tensor> input_project(const at::Tensor& x, const InputOps& ops,
   }
   if (p > 0) check_dropout(op, x, p, d.ids);
   std::vector<at::Tensor> ys;
-  if ((!ops.relu && p == 0) || is_sparse_rows(x)) {
+  if (is_sparse_rows(x)) {
     const at::Tensor t = apply_input_ops(x, ops);
     for (size_t k = 0; k < projections.size(); ++k) {
       ys.push_back(project(leading_rows(t, rows[k]), weights[k], projections[k].add));

@@ -478,8 +478,8 @@ TrainResult Trainer::train() {
   if (stale_) stale_->drain();  // the last epoch's messages: nothing is left in flight at the end
   if (progress) progress->finish();
   const CachingAllocatorStats a = caching_allocator_stats();
-  spdlog::debug("large CPU blocks: {} reused, {} mapped; {:.0f} MiB cached", a.hits, a.misses,
-                a.cached_bytes / 1048576.0);
+  spdlog::debug("large CPU tensors: {} served from freed memory, {} mapped afresh; {:.0f} MiB kept free", a.hits,
+                a.misses, a.cached_bytes / 1048576.0);
   return result_;
 }
 

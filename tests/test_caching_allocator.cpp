@@ -1,5 +1,5 @@
-// The CPU allocator that keeps large freed blocks (core/caching_allocator): reuse by size class,
-// the bound by the most ever live, small requests passed through, release by scope.
+// The CPU allocator that keeps large freed blocks (core/caching_allocator): reuse of free ranges
+// cut and merged, the bound by the most ever live, small requests passed through, release by scope.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -21,20 +21,28 @@ class CachingAllocatorTest : public ::testing::Test {
   void TearDown() override { release_cached_blocks(); }
 };
 
-TEST_F(CachingAllocatorTest, AFreedBlockServesTheNextRequestOfItsClass) {
+TEST_F(CachingAllocatorTest, FreedMemoryServesTheNextRequestsThatFit) {
   at::Tensor a = floats(8 * kMiB);
   a.fill_(1.5f);
-  const void* block = a.data_ptr();
+  char* const block = static_cast<char*>(a.data_ptr());
   const CachingAllocatorStats before = caching_allocator_stats();
   a.reset();
   EXPECT_EQ(caching_allocator_stats().cached_bytes, before.cached_bytes + 8 * kMiB);
-  // A few rows fewer (a sampled halo) falls in the same class.
-  at::Tensor b = floats(8 * kMiB - 40 * 1024);
+  // A few rows fewer (a sampled halo) reuses the block; the rest stays free.
+  at::Tensor b = floats(6 * kMiB);
   EXPECT_EQ(b.data_ptr(), block);
-  EXPECT_EQ(caching_allocator_stats().hits, before.hits + 1);
-  EXPECT_EQ(caching_allocator_stats().cached_bytes, before.cached_bytes);
-  // Zeroing still zeroes a reused block.
+  at::Tensor c = floats(2 * kMiB);
+  EXPECT_EQ(c.data_ptr(), block + 6 * kMiB);
+  EXPECT_EQ(caching_allocator_stats().hits, before.hits + 2);
+  EXPECT_EQ(caching_allocator_stats().misses, before.misses);
+  // Freed neighbours merge: the whole block serves a whole-size request again.
+  c.reset();
   b.reset();
+  at::Tensor d = floats(8 * kMiB);
+  EXPECT_EQ(d.data_ptr(), block);
+  EXPECT_EQ(caching_allocator_stats().misses, before.misses);
+  // Zeroing still zeroes reused memory.
+  d.reset();
   EXPECT_EQ(at::zeros({8 * kMiB / 4}).abs().sum().item<float>(), 0.0f);
 }
 
@@ -42,7 +50,7 @@ TEST_F(CachingAllocatorTest, TheCacheNeverHoldsMoreThanWasLiveAtOnce) {
   at::Tensor a = floats(8 * kMiB);
   a.reset();  // the peak so far: 8 MiB, now cached
   ASSERT_EQ(caching_allocator_stats().cached_bytes, 8 * kMiB);
-  // 16 MiB is another class: keeping the 8 MiB block would hold 24 MiB where 16 were needed.
+  // No free range holds 16 MiB: keeping the 8 MiB one would hold 24 MiB where 16 were needed.
   at::Tensor b = floats(16 * kMiB);
   EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
   EXPECT_EQ(caching_allocator_stats().live_bytes, 16 * kMiB);
