@@ -16,8 +16,8 @@ struct CachingAllocatorStats {
   int64_t live_bytes = 0;       // requested by the tensors of the large blocks in use
   int64_t cached_bytes = 0;     // freed and kept mapped
   int64_t peak_live_bytes = 0;  // since installation or the last release: the cache's bound
-  int64_t hits = 0;    // requests served from free ranges
-  int64_t misses = 0;  // requests that mapped new memory
+  int64_t hits = 0;             // requests served from free ranges
+  int64_t misses = 0;           // requests that mapped new memory
 };
 
 // Makes it LibTorch's CPU allocator; once per process, later calls do nothing. Tensors allocated
