@@ -38,10 +38,19 @@ class CachingAllocator final : public c10::Allocator {
     return stats_;
   }
 
+  // Scopes open and close under the lock, so a block freed as the last one closes is unmapped.
+  void open_scope() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++scopes_;
+  }
+  void close_scope() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--scopes_ == 0) release_locked();
+  }
+
   void release() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    while (!free_.empty()) evict(free_.begin());
-    stats_.peak_live_bytes = stats_.live_bytes;
+    release_locked();
   }
 
  private:
@@ -91,6 +100,11 @@ class CachingAllocator final : public c10::Allocator {
     return static_cast<char*>(data);
   }
 
+  void release_locked() const {
+    while (!free_.empty()) evict(free_.begin());
+    stats_.peak_live_bytes = stats_.live_bytes;
+  }
+
   static void give_back(void* data);
 
   // The range returns to the free ranges, merged with free neighbours (of the same mapping or of
@@ -102,6 +116,10 @@ class CachingAllocator final : public c10::Allocator {
     live_.erase(it);
     held_bytes_ -= block.size;
     stats_.live_bytes -= block.requested;
+    if (scopes_ == 0) {  // no owner left to reuse it: a tensor that outlived its Trainer
+      munmap(data, block.size);
+      return;
+    }
     stats_.cached_bytes += block.size;
     char* start = static_cast<char*>(data);
     size_t size = block.size;
@@ -140,6 +158,7 @@ class CachingAllocator final : public c10::Allocator {
   mutable std::unordered_map<void*, Live> live_;
   mutable std::map<char*, size_t> free_;  // start -> bytes; tens of ranges, so a scan is cheap
   mutable int64_t held_bytes_ = 0;        // the sizes of the live blocks
+  mutable int scopes_ = 0;                // open CachingAllocatorScopes: memory is kept only while one is
   mutable CachingAllocatorStats stats_;
 };
 
@@ -148,6 +167,14 @@ CachingAllocator* the_allocator = nullptr;
 void CachingAllocator::give_back(void* data) { the_allocator->keep(data); }
 
 }  // namespace
+
+CachingAllocatorScope::CachingAllocatorScope() {
+  if (install_caching_allocator()) the_allocator->open_scope();
+}
+
+CachingAllocatorScope::~CachingAllocatorScope() {
+  if (the_allocator) the_allocator->close_scope();
+}
 
 bool install_caching_allocator() {
   if (kAddressSanitizer) return false;  // it watches malloc, not these blocks: keep its reports

@@ -29,12 +29,13 @@ CachingAllocatorStats caching_allocator_stats();
 // on: a phase that needed more memory than the next leaves nothing behind.
 void release_cached_blocks();
 
-// Installs the allocator and, when its owner goes, returns what the owner left cached: a member
-// declared first (destroyed last) gives a class the cache for its lifetime.
+// Freed memory is kept only while a scope is open: a member declared first (destroyed last)
+// gives a class the cache for its lifetime, and when the last scope closes, what was kept goes
+// back to the system, as does anything freed later (tensors that outlived their owner).
 class CachingAllocatorScope {
  public:
-  CachingAllocatorScope() { install_caching_allocator(); }
-  ~CachingAllocatorScope() { release_cached_blocks(); }
+  CachingAllocatorScope();
+  ~CachingAllocatorScope();
   CachingAllocatorScope(const CachingAllocatorScope&) = delete;
   CachingAllocatorScope& operator=(const CachingAllocatorScope&) = delete;
 };

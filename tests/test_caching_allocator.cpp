@@ -1,7 +1,10 @@
 // The CPU allocator that keeps large freed blocks (core/caching_allocator): reuse of free ranges
-// cut and merged, the bound by the most ever live, small requests passed through, release by scope.
+// cut and merged, the bound by the most ever live, small requests passed through, memory kept
+// only while a scope is open.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <optional>
 
 #include "core/caching_allocator.h"
 
@@ -16,9 +19,10 @@ class CachingAllocatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!install_caching_allocator()) GTEST_SKIP() << "not installed under AddressSanitizer";
-    release_cached_blocks();  // other tests' blocks and peak
+    release_cached_blocks();  // the peak of earlier tests
+    scope_.emplace();
   }
-  void TearDown() override { release_cached_blocks(); }
+  std::optional<CachingAllocatorScope> scope_;  // a Trainer's, in training
 };
 
 TEST_F(CachingAllocatorTest, FreedMemoryServesTheNextRequestsThatFit) {
@@ -47,13 +51,14 @@ TEST_F(CachingAllocatorTest, FreedMemoryServesTheNextRequestsThatFit) {
 }
 
 TEST_F(CachingAllocatorTest, TheCacheNeverHoldsMoreThanWasLiveAtOnce) {
+  const int64_t elsewhere = caching_allocator_stats().live_bytes;  // other tests' tensors, if any
   at::Tensor a = floats(8 * kMiB);
   a.reset();  // the peak so far: 8 MiB, now cached
   ASSERT_EQ(caching_allocator_stats().cached_bytes, 8 * kMiB);
   // No free range holds 16 MiB: keeping the 8 MiB one would hold 24 MiB where 16 were needed.
   at::Tensor b = floats(16 * kMiB);
   EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
-  EXPECT_EQ(caching_allocator_stats().live_bytes, 16 * kMiB);
+  EXPECT_EQ(caching_allocator_stats().live_bytes, elsewhere + 16 * kMiB);
   // Two tensors live at once raise the bound, so both are kept once freed.
   at::Tensor c = floats(8 * kMiB);
   b.reset();
@@ -72,15 +77,21 @@ TEST_F(CachingAllocatorTest, SmallTensorsGoToLibTorchsAllocator) {
   EXPECT_EQ(after.cached_bytes, 0);
 }
 
-TEST_F(CachingAllocatorTest, AScopeReturnsWhatItsOwnerLeftCached) {
+TEST_F(CachingAllocatorTest, MemoryIsKeptOnlyWhileAScopeIsOpen) {
+  const int64_t elsewhere = caching_allocator_stats().live_bytes;
+  at::Tensor outlives = floats(2 * kMiB);
   {
-    CachingAllocatorScope scope;
+    CachingAllocatorScope inner;  // a second Trainer alongside
     at::Tensor t = floats(4 * kMiB);
     t.reset();
-    EXPECT_EQ(caching_allocator_stats().cached_bytes, 4 * kMiB);
   }
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, 4 * kMiB);  // the first still trains
+  scope_.reset();
   EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
-  EXPECT_EQ(caching_allocator_stats().peak_live_bytes, 0);
+  // A tensor freed after its owner went is returned at once.
+  outlives.reset();
+  EXPECT_EQ(caching_allocator_stats().cached_bytes, 0);
+  EXPECT_EQ(caching_allocator_stats().live_bytes, elsewhere);
 }
 
 }  // namespace
