@@ -92,7 +92,7 @@ class CachingAllocator final : public c10::Allocator {
   char* map(size_t size) const {
     void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (data == MAP_FAILED) {
-      while (!free_.empty()) evict(free_.begin());  // the cache may hold what this request needs
+      evict_all();  // the cache may hold what this request needs
       data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (data == MAP_FAILED) throw std::bad_alloc();
     }
@@ -101,7 +101,7 @@ class CachingAllocator final : public c10::Allocator {
   }
 
   void release_locked() const {
-    while (!free_.empty()) evict(free_.begin());
+    evict_all();
     stats_.peak_live_bytes = stats_.live_bytes;
   }
 
@@ -140,6 +140,10 @@ class CachingAllocator final : public c10::Allocator {
 
   Range smallest() const {
     return std::min_element(free_.begin(), free_.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  }
+
+  void evict_all() const {
+    while (!free_.empty()) evict(free_.begin());
   }
 
   void evict(Range r) const {
