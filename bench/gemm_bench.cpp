@@ -1,6 +1,7 @@
-// GEMM benchmark: the dense products of Halo's layers through the path they take (at::mm on
-// whichever BLAS is loaded), forward and both backward products, as JSON lines. bench/gemm_bench.sh
-// runs it once per OpenBLAS kernel set and beside MKL, and prints the table.
+// GEMM benchmark: the dense products of Halo's layers through the path they take (core/gemm:
+// oneDNN's sgemm or at::mm on whichever BLAS is loaded, by product), forward and both backward
+// products, as JSON lines. bench/gemm_bench.sh runs it as Halo chooses, on each path alone
+// (HALO_GEMM), with each OpenBLAS kernel set, and beside MKL, and prints the table.
 //   build/bench/gemm_bench [--threads N] [--reps 5] [--keep-kernel]
 // --keep-kernel runs the kernel set the environment gives (OPENBLAS_CORETYPE) instead of the one
 // Halo would choose.
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/blas_check.h"
+#include "core/gemm.h"
 #include "core/threads.h"
 
 int main(int argc, char** argv) {
@@ -38,11 +40,13 @@ int main(int argc, char** argv) {
     at::Tensor y = at::empty({s.rows, s.out}), dw = at::empty({s.in, s.out}), dx = at::empty({s.rows, s.in});
     const double flops = 2.0 * static_cast<double>(s.rows * s.in * s.out);
     // y = x W, dW = x^T dy, dx = dy W^T: what a Linear layer's forward and backward compute.
-    const std::pair<const char*, std::function<void()>> products[] = {
-        {"forward x W", [&] { at::mm_out(y, x, w); }},
-        {"backward x^T dy", [&] { at::mm_out(dw, x.t(), dy); }},
-        {"backward dy W^T", [&] { at::mm_out(dx, dy, w.t()); }}};
-    for (const auto& [name, product] : products) {
+    struct Product {
+      const char* name;
+      at::Tensor out, a, b;
+    };
+    for (const auto& [name, out, a, b] :
+         {Product{"forward x W", y, x, w}, Product{"backward x^T dy", dw, x.t(), dy}, Product{"backward dy W^T", dx, dy, w.t()}}) {
+      const auto product = [&, &out = out, &a = a, &b = b] { halo::gemm_out(out, a, b); };
       product();  // warm-up: pages touched, threads started
       double best = 1e300;
       for (int r = 0; r < reps; ++r) {
@@ -54,6 +58,9 @@ int main(int argc, char** argv) {
                                    {"product", name},
                                    {"gflops", flops / best / 1e9},
                                    {"kernel", blas.kernel},
+                                   {"path", halo::gemm_path(a, b, out) == halo::GemmPath::onednn
+                                                ? "oneDNN " + halo::onednn_info().isa
+                                                : "BLAS"},
                                    {"chosen_by", blas.chosen_by},
                                    {"threads", at::get_num_threads()}};
       fmt::print("{}\n", line.dump());

@@ -23,6 +23,7 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "core/gemm.h"
 
 namespace halo {
 namespace {
@@ -139,17 +140,18 @@ bool matches(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b) {
   return true;
 }
 
-double sgemm_gflops() {
-  constexpr int64_t n = 512;
-  const at::Tensor a = test_matrix(n, n, 1), b = test_matrix(n, n, 2);
-  at::Tensor c = at::mm(a, b);
-  double best = std::numeric_limits<double>::infinity();
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto start = std::chrono::steady_clock::now();
+GemmProduct or_blas(const GemmProduct& product) {
+  if (product) return product;
+  return [](const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
+    at::Tensor c = out;
     at::mm_out(c, a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return 2.0 * n * n * n / best / 1e9;
+  };
+}
+
+at::Tensor product_of(const GemmProduct& product, const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor c = at::empty({a.size(0), b.size(1)}, a.options());
+  product(c, a, b);
+  return c;
 }
 
 }  // namespace
@@ -192,10 +194,31 @@ std::string widest_kernel_for_this_cpu() {
   return "Prescott";
 }
 
-bool gemm_matches_reference(int64_t m, int64_t k, int64_t n) {
+bool gemm_matches_reference(int64_t m, int64_t k, int64_t n, const GemmProduct& product) {
+  const GemmProduct mm = or_blas(product);
   const at::Tensor a = test_matrix(m, k, 3), b = test_matrix(k, n, 4), g = test_matrix(m, n, 5);
   // Forward x W, and backward's x^T dy and dy W^T, each through a transposed operand.
-  return matches(at::mm(a, b), a, b) && matches(at::mm(a.t(), g), a.t(), g) && matches(at::mm(g, b.t()), g, b.t());
+  return matches(product_of(mm, a, b), a, b) && matches(product_of(mm, a.t(), g), a.t(), g) &&
+         matches(product_of(mm, g, b.t()), g, b.t());
+}
+
+bool gemm_passes_check(const GemmProduct& product) {
+  return gemm_matches_reference(1, 1, 1, product) && gemm_matches_reference(7, 257, 33, product) &&
+         gemm_matches_reference(257, 33, 7, product) && gemm_matches_reference(300, 520, 260, product);
+}
+
+double gemm_gflops(const GemmProduct& product) {
+  const GemmProduct mm = or_blas(product);
+  constexpr int64_t n = 512;
+  const at::Tensor a = test_matrix(n, n, 1), b = test_matrix(n, n, 2);
+  const at::Tensor c = product_of(mm, a, b);
+  double best = std::numeric_limits<double>::infinity();
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    mm(c, a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / best / 1e9;
 }
 
 void select_blas_kernel(char** argv) {
@@ -204,17 +227,13 @@ void select_blas_kernel(char** argv) {
     setenv(kOwn, env("OPENBLAS_CORETYPE").empty() ? kernel.c_str() : "", 1);
     setenv(kUser, env("OPENBLAS_CORETYPE").c_str(), 1);
   }
-  const auto right = [] {
-    return gemm_matches_reference(1, 1, 1) && gemm_matches_reference(7, 257, 33) &&
-           gemm_matches_reference(257, 33, 7) && gemm_matches_reference(300, 520, 260);
-  };
   if (kernel.empty()) {
-    if (!right()) throw Error(fmt::format("the BLAS library {} computes wrong float32 products", loaded_blas()));
+    if (!gemm_passes_check()) throw Error(fmt::format("the BLAS library {} computes wrong float32 products", loaded_blas()));
     return;
   }
   std::vector<std::string> next = candidates();
   if (!next.empty() && lower(next.front()) != lower(kernel)) restart_with(next.front(), argv);
-  if (right()) return;
+  if (gemm_passes_check()) return;
   setenv(kTried, (env(kTried) + "," + kernel).c_str(), 1);
   next = candidates();
   if (next.empty()) {
@@ -229,17 +248,28 @@ void select_blas_kernel(char** argv) {
 }
 
 nlohmann::json BlasReport::to_json() const {
-  return {{"library", library}, {"kernel", kernel},   {"chosen_by", chosen_by},
-          {"widest", widest},   {"threads", threads}, {"gflops", std::round(gflops)}};
+  nlohmann::json onednn = nullptr;
+  if (!onednn_version.empty()) {
+    onednn = {{"version", onednn_version}, {"isa", onednn_isa}, {"gflops", std::round(onednn_gflops)}};
+  }
+  return {{"library", library}, {"kernel", kernel},   {"chosen_by", chosen_by},        {"widest", widest},
+          {"threads", threads}, {"gflops", std::round(gflops)}, {"gemm", gemm}, {"onednn", onednn}};
 }
 
 std::string BlasReport::text() const {
-  if (kernel.empty())
-    return fmt::format("BLAS: {}, float32 GEMM {:.0f} GFLOP/s on {} threads", library, gflops, threads);
-  return fmt::format(
-      "BLAS: {}, {} kernels (chosen by {}; widest for this CPU: {}), float32 GEMM {:.0f} GFLOP/s on {} "
-      "threads",
-      library, kernel, chosen_by, widest, gflops, threads);
+  const std::string blas =
+      kernel.empty()
+          ? fmt::format("BLAS: {}, float32 GEMM {:.0f} GFLOP/s on {} threads", library, gflops, threads)
+          : fmt::format(
+                "BLAS: {}, {} kernels (chosen by {}; widest for this CPU: {}), float32 GEMM {:.0f} GFLOP/s on {} "
+                "threads",
+                library, kernel, chosen_by, widest, gflops, threads);
+  if (onednn_version.empty()) {
+    return blas + (gemm == "blas" ? "; Halo's products on it (HALO_GEMM=blas)" : "; Halo's products on it (no oneDNN)");
+  }
+  return fmt::format("{}; Halo's products: oneDNN {} sgemm ({} kernels) {:.0f} GFLOP/s{}", blas, onednn_version,
+                     onednn_isa, onednn_gflops,
+                     gemm == "onednn" ? " (HALO_GEMM=onednn)" : " for dy W^T, x W and x^T dy on the BLAS");
 }
 
 BlasReport blas_report() {
@@ -250,7 +280,16 @@ BlasReport blas_report() {
   const std::string set = env(kSet), coretype = env("OPENBLAS_CORETYPE");
   r.chosen_by = coretype.empty() ? "OpenBLAS" : lower(set) == lower(coretype) ? "Halo" : "OPENBLAS_CORETYPE";
   r.threads = at::get_num_threads();
-  r.gflops = sgemm_gflops();
+  r.gflops = gemm_gflops();
+  r.gemm = gemm_choice_name(gemm_choice());
+  if (gemm_choice() != GemmChoice::blas && !onednn_info().version.empty()) {
+    r.onednn_version = onednn_info().version;
+    r.onednn_isa = onednn_info().isa;
+    // a b^T: the form the automatic choice runs on oneDNN (b is square).
+    r.onednn_gflops = gemm_gflops([](const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
+      gemm_out(out, a, b.t());
+    });
+  }
   return r;
 }
 

@@ -5,6 +5,9 @@
 // kernels on CPU models newer than itself (3.3x slower GEMM on AVX-512 Xeons). OpenBLAS reads
 // its kernel choice (OPENBLAS_CORETYPE) only as it loads, so a program that wants another one
 // starts itself again with it set: select_blas_kernel().
+#include <ATen/Tensor.h>
+
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -29,10 +32,20 @@ std::string widest_kernel_for_this_cpu();
 // own choice computes wrong results.
 void select_blas_kernel(char** argv);
 
-// Whether C = A B, A^T B and A B^T through LibTorch (at::mm, the path the layers take) match a
-// double-precision product for float32 [m, k] x [k, n]: every element within 1e-5 of the sum of
-// absolute products (rounding of a k-term float sum). Rows are spot-checked past 64.
-bool gemm_matches_reference(int64_t m, int64_t k, int64_t n);
+// A product into out [m, n] of a [m, k] and b [k, n]; empty: at::mm_out, the BLAS.
+using GemmProduct = std::function<void(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b)>;
+
+// Whether C = A B, A^T B and A B^T through `product` match a double-precision product for float32
+// [m, k] x [k, n]: every element within 1e-5 of the sum of absolute products (rounding of a
+// k-term float sum). Rows are spot-checked past 64.
+bool gemm_matches_reference(int64_t m, int64_t k, int64_t n, const GemmProduct& product = {});
+
+// The check a GEMM path passes before Halo runs on it: 1 x 1 x 1, 7 x 257 x 33, 257 x 33 x 7 and
+// 300 x 520 x 260.
+bool gemm_passes_check(const GemmProduct& product = {});
+
+// float32 GEMM GFLOP/s of `product`, 512 x 512 x 512, best of three.
+double gemm_gflops(const GemmProduct& product = {});
 
 struct BlasReport {
   std::string library;    // resolved path of the loaded BLAS
@@ -41,6 +54,10 @@ struct BlasReport {
   std::string widest;     // widest_kernel_for_this_cpu()
   int threads = 1;        // LibTorch's intra-op threads when measured
   double gflops = 0;      // float32 GEMM, 512 x 512 x 512, best of three
+  // Halo's own products (core/gemm.h): HALO_GEMM's choice, and oneDNN's sgemm when it runs them.
+  std::string gemm = "automatic";
+  std::string onednn_version, onednn_isa;  // empty without oneDNN
+  double onednn_gflops = 0;
   nlohmann::json to_json() const;
   std::string text() const;  // one line for the log
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/gemm.h"
 #include "gcn/kernels/edge_add.h"
 #include "gcn/kernels/edge_softmax.h"
 #include "gcn/kernels/keyed_dropout.h"
@@ -354,8 +355,8 @@ struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
       for (size_t k = 0; k < weights.size(); ++k) {
         const int64_t m = rows_in_block(rows[k], r, n);
         if (m == 0) continue;
-        at::Tensor out = ys[k].narrow(0, r, m);
-        at::mm_out(out, t.narrow(0, 0, m), weights[k]);
+        const at::Tensor out = ys[k].narrow(0, r, m);
+        gemm_out(out, t.narrow(0, 0, m), weights[k]);
       }
     }
     return ys;
@@ -387,13 +388,13 @@ struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
         const int64_t m = rows_in_block(rows[k], r, n);
         if (m == 0 || !grads[k].defined()) continue;
         const at::Tensor dy = grads[k].narrow(0, r, m);
-        if (dws[k].defined()) dws[k].addmm_(t.narrow(0, 0, m).t(), dy);
+        if (dws[k].defined()) gemm_accumulate(dws[k], t.narrow(0, 0, m).t(), dy);
         if (!dx_needed) continue;
         if (!written && m == n) {
-          at::mm_out(dxb, dy, weights[k].t());
+          gemm_out(dxb, dy, weights[k].t());
         } else {
           if (!written) dxb.zero_();
-          dxb.narrow(0, 0, m).addmm_(dy, weights[k].t());
+          gemm_accumulate(dxb.narrow(0, 0, m), dy, weights[k].t());
         }
         written = true;
       }
@@ -576,7 +577,7 @@ void check_dropout(const char* op, const at::Tensor& x, double p, const at::Tens
 
 at::Tensor project(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& add) {
   check_project("project", x, weight, add);
-  if (!is_sparse_rows(x)) return add.defined() ? at::addmm(add, x, weight) : x.matmul(weight);
+  if (!is_sparse_rows(x)) return input_project(x, {}, {{weight, add}})[0];
   check_constant_sparse_rows("project", x);
   const at::Tensor y = SparseProjectFunction::apply(weight.contiguous(), x.crow_indices(), x.col_indices(), x.values());
   return add.defined() ? y.add_(add) : y;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libdnnl-dev
   libopenmpi-dev openmpi-bin
   libmetis-dev libtbb-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev gnuplot-nox

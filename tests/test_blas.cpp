@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/blas_check.h"
+#include "core/gemm.h"
 #include "test_support.h"
 
 namespace halo {
@@ -51,6 +52,14 @@ TEST(Blas, HaloReportsTheKernelAtStartUp) {
   const nlohmann::json blas = nlohmann::json::parse(std::ifstream(result)).at("blas");
   EXPECT_EQ(blas.at("kernel"), kernel);
   EXPECT_GT(blas.at("gflops").get<double>(), 0);
+  EXPECT_EQ(blas.at("gemm"), "automatic");
+  if (onednn_info().version.empty()) {
+    EXPECT_TRUE(blas.at("onednn").is_null());
+  } else {
+    EXPECT_EQ(blas.at("onednn").at("version"), onednn_info().version);
+    EXPECT_EQ(blas.at("onednn").at("isa"), onednn_info().isa);
+    EXPECT_GT(blas.at("onednn").at("gflops").get<double>(), 0);
+  }
   std::ifstream lines(metrics);
   std::string first;
   std::getline(lines, first);

@@ -1,0 +1,188 @@
+#include "core/gemm.h"
+
+#include <ATen/Functions.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <optional>
+
+#include "core/blas_check.h"
+#include "core/error.h"
+
+#if __has_include(<oneapi/dnnl/dnnl.h>)
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+#define HALO_ONEDNN_HEADERS 1
+#endif
+
+namespace halo {
+namespace {
+
+#ifdef HALO_ONEDNN_HEADERS
+// Looked up, not linked: the symbols are in the process exactly when LibTorch brought oneDNN.
+using Sgemm = decltype(&dnnl_sgemm);
+template <class F>
+F find(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+#else
+using Sgemm = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                      float*, int64_t);
+#endif
+
+// How a row-major library sees a 2-D tensor: itself ('N') or the transpose of a row-major
+// matrix ('T'), with that matrix's row stride. Strides of size-1 dimensions do not matter.
+struct Layout {
+  char trans;
+  int64_t ld;
+};
+std::optional<Layout> layout(const at::Tensor& x) {
+  const int64_t rows = x.size(0), cols = x.size(1);
+  const int64_t row_stride = rows == 1 ? std::max<int64_t>(cols, 1) : x.stride(0);
+  const int64_t col_stride = cols == 1 ? std::max<int64_t>(rows, 1) : x.stride(1);
+  if ((cols == 1 || x.stride(1) == 1) && row_stride >= std::max<int64_t>(cols, 1)) return Layout{'N', row_stride};
+  if ((rows == 1 || x.stride(0) == 1) && col_stride >= std::max<int64_t>(rows, 1)) return Layout{'T', col_stride};
+  return std::nullopt;
+}
+
+// out (+)= a b through a row-major sgemm; false when a tensor's layout is not one it takes.
+bool run_sgemm(Sgemm sgemm, const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, float beta) {
+  const auto la = layout(a), lb = layout(b), lc = layout(out);
+  if (!la || !lb || !lc || lc->trans != 'N') return false;
+  const int64_t m = out.size(0), n = out.size(1), k = a.size(1);
+  if (m == 0 || n == 0) return true;
+  if (k == 0) {  // a sum of nothing; not every sgemm takes k = 0
+    if (beta == 0) out.zero_();
+    return true;
+  }
+  const int status = sgemm(la->trans, lb->trans, m, n, k, 1.0f, a.data_ptr<float>(), la->ld, b.data_ptr<float>(),
+                           lb->ld, beta, out.data_ptr<float>(), lc->ld);
+  if (status != 0) {
+    throw Error(fmt::format("oneDNN's sgemm failed (status {}) on a [{}, {}] x [{}, {}] product", status, m, k, k, n));
+  }
+  return true;
+}
+
+struct OneDnn {
+  Sgemm sgemm = nullptr;
+  OneDnnInfo info;
+};
+
+// oneDNN's sgemm if this process has it and it passes blas_check's reference check.
+const OneDnn& onednn() {
+  static const OneDnn found = [] {
+    OneDnn d;
+#ifdef HALO_ONEDNN_HEADERS
+    const auto sgemm = find<Sgemm>("dnnl_sgemm");
+    const auto version = find<decltype(&dnnl_version)>("dnnl_version");
+    const auto isa = find<decltype(&dnnl_get_effective_cpu_isa)>("dnnl_get_effective_cpu_isa");
+    const auto isa_name = find<decltype(&dnnl_cpu_isa2str)>("dnnl_cpu_isa2str");
+    if (sgemm == nullptr || version == nullptr || isa == nullptr || isa_name == nullptr) return d;
+    const auto product = [sgemm](const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
+      run_sgemm(sgemm, out, a, b, 0.0f);
+    };
+    const dnnl_version_t* v = version();
+    const std::string name = fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
+    if (!gemm_passes_check(product)) {
+      spdlog::warn("oneDNN {}'s sgemm computes wrong float32 products on this CPU; Halo's products use the BLAS", name);
+      return d;
+    }
+    d.sgemm = sgemm;
+    std::string isa_text = isa_name(isa());  // "cpu_isa_avx2"
+    if (isa_text.rfind("cpu_isa_", 0) == 0) isa_text.erase(0, 8);
+    d.info = {name, isa_text};
+#endif
+    return d;
+  }();
+  return found;
+}
+
+GemmChoice from_environment() {
+  const char* env = std::getenv("HALO_GEMM");
+  if (env == nullptr || *env == '\0' || std::string(env) == "auto") return GemmChoice::automatic;
+  if (std::string(env) == "blas") return GemmChoice::blas;
+  if (std::string(env) == "onednn") {
+    if (onednn().sgemm != nullptr) return GemmChoice::onednn;
+    spdlog::warn("HALO_GEMM=onednn, but oneDNN's sgemm is not usable in this process; Halo's products use the BLAS");
+    return GemmChoice::blas;
+  }
+  spdlog::warn("HALO_GEMM={} is none of auto, blas, onednn; Halo's products take the automatic path", env);
+  return GemmChoice::automatic;
+}
+
+std::atomic<GemmChoice>& choice() {
+  static std::atomic<GemmChoice> c(from_environment());
+  return c;
+}
+
+bool float_on_cpu(const at::Tensor& t) { return t.defined() && t.dim() == 2 && t.is_cpu() && t.scalar_type() == at::kFloat; }
+
+std::string shape(const at::Tensor& t) {
+  return t.defined() ? fmt::format("[{}]", fmt::join(t.sizes(), ", ")) : "undefined";
+}
+
+void product(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, bool accumulate) {
+  // at::mm_out would resize a wrong out (deprecated) rather than refuse it.
+  if (!out.defined() || !a.defined() || !b.defined() || out.dim() != 2 || a.dim() != 2 || b.dim() != 2 ||
+      a.size(1) != b.size(0) || out.size(0) != a.size(0) || out.size(1) != b.size(1)) {
+    throw Error(fmt::format("{}: out {} does not hold the product of a {} and b {} (expected [m, n] = [m, k] x [k, n])",
+                            accumulate ? "gemm_accumulate" : "gemm_out", shape(out), shape(a), shape(b)));
+  }
+  if (gemm_path(a, b, out) == GemmPath::onednn && run_sgemm(onednn().sgemm, out, a, b, accumulate ? 1.0f : 0.0f)) return;
+  at::Tensor c = out;
+  if (accumulate) {
+    c.addmm_(a, b);
+  } else {
+    at::mm_out(c, a, b);
+  }
+}
+
+}  // namespace
+
+GemmChoice gemm_choice() { return choice().load(std::memory_order_relaxed); }
+
+void set_gemm_choice(GemmChoice c) {
+  if (c == GemmChoice::onednn && onednn().sgemm == nullptr) {
+    throw Error("set_gemm_choice: oneDNN's sgemm is not usable in this process");
+  }
+  choice().store(c, std::memory_order_relaxed);
+}
+
+const char* gemm_choice_name(GemmChoice c) {
+  switch (c) {
+    case GemmChoice::automatic:
+      return "automatic";
+    case GemmChoice::blas:
+      return "blas";
+    case GemmChoice::onednn:
+      return "onednn";
+  }
+  return "?";
+}
+
+GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out) {
+  const GemmChoice c = gemm_choice();
+  // Mismatched shapes and an out overlapping an operand go to at::mm, which refuses them.
+  if (c == GemmChoice::blas || !float_on_cpu(a) || !float_on_cpu(b) || !float_on_cpu(out) ||
+      a.size(1) != b.size(0) || out.size(0) != a.size(0) || out.size(1) != b.size(1) || out.is_alias_of(a) ||
+      out.is_alias_of(b) || onednn().sgemm == nullptr) {
+    return GemmPath::blas;
+  }
+  if (c == GemmChoice::onednn) return GemmPath::onednn;
+  // Only dy W^T (see gemm.h for why not the other two).
+  const auto la = layout(a), lb = layout(b);
+  return la && lb && la->trans == 'N' && lb->trans == 'T' ? GemmPath::onednn : GemmPath::blas;
+}
+
+void gemm_out(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) { product(out, a, b, false); }
+
+void gemm_accumulate(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) { product(out, a, b, true); }
+
+const OneDnnInfo& onednn_info() { return onednn().info; }
+
+}  // namespace halo

@@ -1,0 +1,40 @@
+#pragma once
+// Halo's dense products: a layer's x W and its backward x^T dy and dy W^T. Each runs on oneDNN's
+// sgemm or on LibTorch's at::mm (the libblas.so.3 blas_check selects), by its form. dy W^T runs
+// on oneDNN: OpenBLAS 0.3.21 is slow there (bench/gemm_bench.sh on Zen 3: 0.58x MKL with a
+// 41-class output, oneDNN 1.25x). x W and x^T dy stay on the BLAS although oneDNN is as fast or
+// faster there too: with them on oneDNN a 2-rank GAT run drifted 2e-5 from one process within
+// 17 epochs (3e-7 with them on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes with Debian's LibTorch (libdnnl.so.2): Halo
+// finds it in the process at run time and checks it against a double-precision reference before
+// its first product; without it, or for anything but float32 on the CPU, every product is
+// at::mm's. HALO_GEMM=blas|onednn forces one path for all three.
+#include <ATen/Tensor.h>
+
+#include <string>
+
+namespace halo {
+
+enum class GemmChoice { automatic, blas, onednn };
+enum class GemmPath { blas, onednn };
+
+// Where products go: HALO_GEMM, or automatic. set_gemm_choice overrides it (tests, benchmarks);
+// onednn is refused (Error) when oneDNN is not usable here.
+GemmChoice gemm_choice();
+void set_gemm_choice(GemmChoice choice);
+const char* gemm_choice_name(GemmChoice choice);
+
+// The path out = a b takes, a [m, k] and b [k, n] (either possibly a transposed view).
+GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out);
+
+// out = a b and out += a b, out [m, n] written in place.
+void gemm_out(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b);
+void gemm_accumulate(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b);
+
+// oneDNN's version and the instruction set its kernels use ("2.6.3", "avx2"); empty when its
+// sgemm is not in this process or computed wrong results.
+struct OneDnnInfo {
+  std::string version, isa;
+};
+const OneDnnInfo& onednn_info();
+
+}  // namespace halo
