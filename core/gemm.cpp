@@ -133,6 +133,14 @@ void product(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, bo
     throw Error(fmt::format("{}: out {} does not hold the product of a {} and b {} (expected [m, n] = [m, k] x [k, n])",
                             accumulate ? "gemm_accumulate" : "gemm_out", shape(out), shape(a), shape(b)));
   }
+  // Neither path reads its operands before it writes out (at::mm_out computes garbage), so an
+  // out sharing memory with one is written through a copy.
+  if (out.is_alias_of(a) || out.is_alias_of(b)) {
+    const at::Tensor separate = accumulate ? out.clone() : at::empty_like(out);
+    product(separate, a, b, accumulate);
+    out.copy_(separate);
+    return;
+  }
   if (gemm_path(a, b, out) == GemmPath::onednn && run_sgemm(onednn().sgemm, out, a, b, accumulate ? 1.0f : 0.0f)) return;
   at::Tensor c = out;
   if (accumulate) {
@@ -167,10 +175,8 @@ const char* gemm_choice_name(GemmChoice c) {
 
 GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out) {
   const GemmChoice c = gemm_choice();
-  // Mismatched shapes and an out overlapping an operand go to at::mm, which refuses them.
   if (c == GemmChoice::blas || !float_on_cpu(a) || !float_on_cpu(b) || !float_on_cpu(out) ||
-      a.size(1) != b.size(0) || out.size(0) != a.size(0) || out.size(1) != b.size(1) || out.is_alias_of(a) ||
-      out.is_alias_of(b) || onednn().sgemm == nullptr) {
+      onednn().sgemm == nullptr) {
     return GemmPath::blas;
   }
   if (c == GemmChoice::onednn) return GemmPath::onednn;
