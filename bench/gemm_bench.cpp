@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
       const char* name;
       at::Tensor out, a, b;
     };
-    for (const auto& [name, out, a, b] :
-         {Product{"forward x W", y, x, w}, Product{"backward x^T dy", dw, x.t(), dy}, Product{"backward dy W^T", dx, dy, w.t()}}) {
+    for (const auto& [name, out, a, b] : {Product{"forward x W", y, x, w}, Product{"backward x^T dy", dw, x.t(), dy},
+                                          Product{"backward dy W^T", dx, dy, w.t()}}) {
       const auto product = [&, &out = out, &a = a, &b = b] { halo::gemm_out(out, a, b); };
       product();  // warm-up: pages touched, threads started
       double best = 1e300;
@@ -54,15 +54,14 @@ int main(int argc, char** argv) {
         product();
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
-      const nlohmann::json line = {{"shape", fmt::format("{} x {} x {}", s.rows, s.in, s.out)},
-                                   {"product", name},
-                                   {"gflops", flops / best / 1e9},
-                                   {"kernel", blas.kernel},
-                                   {"path", halo::gemm_path(a, b, out) == halo::GemmPath::onednn
-                                                ? "oneDNN " + halo::onednn_info().isa
-                                                : "BLAS"},
-                                   {"chosen_by", blas.chosen_by},
-                                   {"threads", at::get_num_threads()}};
+      const nlohmann::json line = {
+          {"shape", fmt::format("{} x {} x {}", s.rows, s.in, s.out)},
+          {"product", name},
+          {"gflops", flops / best / 1e9},
+          {"kernel", blas.kernel},
+          {"path", halo::gemm_path(a, b, out) == halo::GemmPath::onednn ? "oneDNN " + halo::onednn_info().isa : "BLAS"},
+          {"chosen_by", blas.chosen_by},
+          {"threads", at::get_num_threads()}};
       fmt::print("{}\n", line.dump());
       std::fflush(stdout);
     }

@@ -228,7 +228,8 @@ void select_blas_kernel(char** argv) {
     setenv(kUser, env("OPENBLAS_CORETYPE").c_str(), 1);
   }
   if (kernel.empty()) {
-    if (!gemm_passes_check()) throw Error(fmt::format("the BLAS library {} computes wrong float32 products", loaded_blas()));
+    if (!gemm_passes_check())
+      throw Error(fmt::format("the BLAS library {} computes wrong float32 products", loaded_blas()));
     return;
   }
   std::vector<std::string> next = candidates();
@@ -252,8 +253,9 @@ nlohmann::json BlasReport::to_json() const {
   if (!onednn_version.empty()) {
     onednn = {{"version", onednn_version}, {"isa", onednn_isa}, {"gflops", std::round(onednn_gflops)}};
   }
-  return {{"library", library}, {"kernel", kernel},   {"chosen_by", chosen_by},        {"widest", widest},
-          {"threads", threads}, {"gflops", std::round(gflops)}, {"gemm", gemm}, {"onednn", onednn}};
+  return {{"library", library}, {"kernel", kernel},   {"chosen_by", chosen_by},
+          {"widest", widest},   {"threads", threads}, {"gflops", std::round(gflops)},
+          {"gemm", gemm},       {"onednn", onednn}};
 }
 
 std::string BlasReport::text() const {
@@ -286,9 +288,8 @@ BlasReport blas_report() {
     r.onednn_version = onednn_info().version;
     r.onednn_isa = onednn_info().isa;
     // a b^T: the form the automatic choice runs on oneDNN (b is square).
-    r.onednn_gflops = gemm_gflops([](const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
-      gemm_out(out, a, b.t());
-    });
+    r.onednn_gflops =
+        gemm_gflops([](const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) { gemm_out(out, a, b.t()); });
   }
   return r;
 }

@@ -1,10 +1,11 @@
 #pragma once
-// Which BLAS runs Halo's dense products, with which kernels, how fast, and whether it computes
-// right. Debian's LibTorch calls whichever libblas.so.3 the alternatives system selects: the
-// reference BLAS is 20-30x slower than OpenBLAS, and OpenBLAS 0.3.21 runs its slowest (Prescott)
-// kernels on CPU models newer than itself (3.3x slower GEMM on AVX-512 Xeons). OpenBLAS reads
-// its kernel choice (OPENBLAS_CORETYPE) only as it loads, so a program that wants another one
-// starts itself again with it set: select_blas_kernel().
+// Which BLAS runs LibTorch's dense products (and those of Halo's that core/gemm.h leaves to it),
+// with which kernels, how fast, and whether it computes right. Debian's LibTorch calls
+// whichever libblas.so.3 the alternatives system selects: the reference BLAS is 20-30x slower
+// than OpenBLAS, and OpenBLAS 0.3.21 runs its slowest (Prescott) kernels on CPU models newer
+// than itself (3.3x slower GEMM on AVX-512 Xeons). OpenBLAS reads its kernel choice
+// (OPENBLAS_CORETYPE) only as it loads, so a program that wants another one starts itself
+// again with it set: select_blas_kernel().
 #include <ATen/Tensor.h>
 
 #include <functional>

@@ -120,7 +120,9 @@ std::atomic<GemmChoice>& choice() {
   return c;
 }
 
-bool float_on_cpu(const at::Tensor& t) { return t.defined() && t.dim() == 2 && t.is_cpu() && t.scalar_type() == at::kFloat; }
+bool float_on_cpu(const at::Tensor& t) {
+  return t.defined() && t.dim() == 2 && t.is_cpu() && t.scalar_type() == at::kFloat;
+}
 
 std::string shape(const at::Tensor& t) {
   return t.defined() ? fmt::format("[{}]", fmt::join(t.sizes(), ", ")) : "undefined";
@@ -141,7 +143,8 @@ void product(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, bo
     out.copy_(separate);
     return;
   }
-  if (gemm_path(a, b, out) == GemmPath::onednn && run_sgemm(onednn().sgemm, out, a, b, accumulate ? 1.0f : 0.0f)) return;
+  if (gemm_path(a, b, out) == GemmPath::onednn && run_sgemm(onednn().sgemm, out, a, b, accumulate ? 1.0f : 0.0f))
+    return;
   at::Tensor c = out;
   if (accumulate) {
     c.addmm_(a, b);

@@ -4,10 +4,11 @@
 // on oneDNN: OpenBLAS 0.3.21 is slow there (bench/gemm_bench.sh on Zen 3: 0.58x MKL with a
 // 41-class output, oneDNN 1.25x). x W and x^T dy stay on the BLAS although oneDNN is as fast or
 // faster there too: with them on oneDNN a 2-rank GAT run drifted 2e-5 from one process within
-// 17 epochs (3e-7 with them on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes with Debian's LibTorch (libdnnl.so.2): Halo
-// finds it in the process at run time and checks it against a double-precision reference before
-// its first product; without it, or for anything but float32 on the CPU, every product is
-// at::mm's. HALO_GEMM=blas|onednn forces one path for all three.
+// 17 epochs (3e-7 with them on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes
+// with Debian's LibTorch (libdnnl.so.2): Halo finds it in the process at run time and checks it
+// against a double-precision reference before its first product; without it, or for anything
+// but float32 on the CPU, every product is at::mm's. HALO_GEMM=blas|onednn forces one path for
+// all three.
 #include <ATen/Tensor.h>
 
 #include <string>

@@ -86,10 +86,16 @@ TEST_P(GemmOnEachPath, EmptyProducts) {
 
 TEST_P(GemmOnEachPath, MismatchedShapesAreRefused) {
   const at::Tensor out = at::empty({3, 4});
-  test::expect_error([&] { gemm_out(out, at::rand({3, 5}), at::rand({6, 4})); },
-                     {"gemm_out: out [3, 4] does not hold the product of a [3, 5] and b [6, 4]"});
-  test::expect_error([&] { gemm_accumulate(out, at::rand({3, 5}), at::rand({5, 9})); },
-                     {"gemm_accumulate: out [3, 4] does not hold the product of a [3, 5] and b [5, 9]"});
+  test::expect_error(
+      [&] {
+        gemm_out(out, at::rand({3, 5}), at::rand({6, 4}));
+      },
+      {"gemm_out: out [3, 4] does not hold the product of a [3, 5] and b [6, 4]"});
+  test::expect_error(
+      [&] {
+        gemm_accumulate(out, at::rand({3, 5}), at::rand({5, 9}));
+      },
+      {"gemm_accumulate: out [3, 4] does not hold the product of a [3, 5] and b [5, 9]"});
   EXPECT_EQ(out.sizes(), at::IntArrayRef({3, 4}));  // not resized
 }
 
