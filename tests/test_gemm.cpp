@@ -52,7 +52,8 @@ TEST_P(GemmOnEachPath, AccumulateAddsTheProductToOut) {
 }
 
 // Layouts no row-major sgemm takes (a column slice with stride 2, a gradient expanded with stride
-// 0), double precision, and a product writing into a column slice: at::mm's result, bit for bit.
+// 0) and double precision: at::mm's result, bit for bit; an out whose columns are strided (a
+// transposed view): the product.
 TEST_P(GemmOnEachPath, OtherLayoutsAndTypesGiveAtMmsResult) {
   const at::Tensor wide = at::rand({50, 80}), w = at::rand({40, 30});
   const at::Tensor strided = wide.slice(1, 0, 80, 2);
