@@ -1,6 +1,7 @@
 #include "core/gemm.h"
 
 #include <ATen/Functions.h>
+#include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -50,7 +51,17 @@ std::optional<Layout> layout(const at::Tensor& x) {
   return std::nullopt;
 }
 
+int call(Sgemm sgemm, const Layout& la, const Layout& lb, int64_t m, int64_t n, int64_t k, const float* a,
+         const float* b, float beta, float* c, int64_t ldc) {
+  return sgemm(la.trans, lb.trans, m, n, k, 1.0f, a, la.ld, b, lb.ld, beta, c, ldc);
+}
+
 // out (+)= a b through a row-major sgemm; false when a tensor's layout is not one it takes.
+// When a's rows are out's rows, oneDNN gives a row the same bits wherever it sits only in calls
+// whose row count is a multiple of 48 per thread (its kernels' row unroll, 16, 24 or 48, and its
+// split among threads; measured): the rows past the last such multiple go through a zero-padded
+// scratch of that size. A row's result then depends on that row alone, so K ranks compute
+// their rows exactly as one process does (DESIGN rule 2).
 bool run_sgemm(Sgemm sgemm, const at::Tensor& out, const at::Tensor& a, const at::Tensor& b, float beta) {
   const auto la = layout(a), lb = layout(b), lc = layout(out);
   if (!la || !lb || !lc || lc->trans != 'N') return false;
@@ -60,8 +71,21 @@ bool run_sgemm(Sgemm sgemm, const at::Tensor& out, const at::Tensor& a, const at
     if (beta == 0) out.zero_();
     return true;
   }
-  const int status = sgemm(la->trans, lb->trans, m, n, k, 1.0f, a.data_ptr<float>(), la->ld, b.data_ptr<float>(),
-                           lb->ld, beta, out.data_ptr<float>(), lc->ld);
+  const int64_t unit = la->trans == 'N' ? 48 * std::max(1, at::get_num_threads()) : 1;
+  const int64_t whole = m / unit * unit, rest = m - whole;
+  int status = 0;
+  if (whole > 0) {
+    status = call(sgemm, *la, *lb, whole, n, k, a.data_ptr<float>(), b.data_ptr<float>(), beta, out.data_ptr<float>(),
+                  lc->ld);
+  }
+  if (status == 0 && rest > 0) {
+    const at::Tensor a_rest = at::zeros({unit, k}, a.options()), out_rest = at::empty({unit, n}, out.options());
+    a_rest.narrow(0, 0, rest).copy_(a.narrow(0, whole, rest));
+    if (beta != 0) out_rest.narrow(0, 0, rest).copy_(out.narrow(0, whole, rest));
+    status = call(sgemm, Layout{'N', k}, *lb, unit, n, k, a_rest.data_ptr<float>(), b.data_ptr<float>(), beta,
+                  out_rest.data_ptr<float>(), n);
+    out.narrow(0, whole, rest).copy_(out_rest.narrow(0, 0, rest));
+  }
   if (status != 0) {
     throw Error(fmt::format("oneDNN's sgemm failed (status {}) on a [{}, {}] x [{}, {}] product", status, m, k, k, n));
   }
@@ -183,9 +207,9 @@ GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& o
     return GemmPath::blas;
   }
   if (c == GemmChoice::onednn) return GemmPath::onednn;
-  // Only dy W^T (see gemm.h for why not the other two).
-  const auto la = layout(a), lb = layout(b);
-  return la && lb && la->trans == 'N' && lb->trans == 'T' ? GemmPath::onednn : GemmPath::blas;
+  // x W and dy W^T; x^T dy stays on the BLAS (see gemm.h).
+  const auto la = layout(a);
+  return la && la->trans == 'N' ? GemmPath::onednn : GemmPath::blas;
 }
 
 void gemm_out(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) { product(out, a, b, false); }

@@ -1,14 +1,16 @@
 #pragma once
 // Halo's dense products: a layer's x W and its backward x^T dy and dy W^T. Each runs on oneDNN's
-// sgemm or on LibTorch's at::mm (the libblas.so.3 blas_check selects), by its form. dy W^T runs
-// on oneDNN: OpenBLAS 0.3.21 is slow there (bench/gemm_bench.sh on Zen 3: 0.58x MKL with a
-// 41-class output, oneDNN 1.25x). x W and x^T dy stay on the BLAS although oneDNN is as fast or
-// faster there too: with them on oneDNN a 2-rank GAT run drifted 2e-5 from one process within
-// 17 epochs (3e-7 with them on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes
-// with Debian's LibTorch (libdnnl.so.2): Halo finds it in the process at run time and checks it
-// against a double-precision reference before its first product; without it, or for anything
-// but float32 on the CPU, every product is at::mm's. HALO_GEMM=blas|onednn forces one path for
-// all three.
+// sgemm or on LibTorch's at::mm (the libblas.so.3 blas_check selects), by its form. x W and
+// dy W^T run on oneDNN, 1.1-2.4x faster than OpenBLAS 0.3.21 at the layers' shapes
+// (bench/gemm_bench.sh on Zen 3; OpenBLAS is slowest with a 41-class output), with each row's
+// result independent of the rows around it (gemm.cpp: run_sgemm), so K ranks compute their
+// rows as one process does. x^T dy stays on the BLAS: oneDNN is no faster there on wide shapes,
+// and with it on oneDNN a 2-rank GAT run drifted 2e-5 from one process within 17 epochs (3e-7
+// on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes with Debian's LibTorch
+// (libdnnl.so.2): Halo finds it in the process at run time and checks it against a
+// double-precision reference before its first product; without it, or for anything but
+// float32 on the CPU, every product is at::mm's. HALO_GEMM=blas|onednn forces one path for all
+// three.
 #include <ATen/Tensor.h>
 
 #include <string>

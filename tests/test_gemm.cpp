@@ -120,15 +120,37 @@ INSTANTIATE_TEST_SUITE_P(Gemm, GemmOnEachPath,
                          ::testing::Values(GemmChoice::automatic, GemmChoice::blas, GemmChoice::onednn),
                          [](const auto& info) { return std::string(gemm_choice_name(info.param)); });
 
-// Automatic: oneDNN for dy W^T (a row-major, b transposed), the BLAS for x W and x^T dy.
-TEST(Gemm, TheRuleSendsOnlyDyWtToOneDnn) {
+// Automatic: oneDNN for x W and dy W^T (a row-major), the BLAS for x^T dy.
+TEST(Gemm, TheRuleSendsOnlyWeightGradientsToTheBlas) {
   if (onednn_info().version.empty()) GTEST_SKIP() << "oneDNN's sgemm is not in this process";
   ASSERT_EQ(gemm_choice(), GemmChoice::automatic);
   const at::Tensor x = at::rand({100, 256}), w = at::rand({256, 41}), dy = at::rand({100, 41});
+  EXPECT_EQ(gemm_path(x, w, at::empty({100, 41})), GemmPath::onednn);
   EXPECT_EQ(gemm_path(dy, w.t(), at::empty({100, 256})), GemmPath::onednn);
-  EXPECT_EQ(gemm_path(x, w, at::empty({100, 41})), GemmPath::blas);
   EXPECT_EQ(gemm_path(x.t(), dy, at::empty({256, 41})), GemmPath::blas);
   EXPECT_EQ(gemm_path(dy.to(at::kDouble), w.t().to(at::kDouble), at::empty({100, 256}, at::kDouble)), GemmPath::blas);
+}
+
+// On oneDNN a row of x W and of dy W^T has the same bits whichever rows surround it and wherever
+// it sits: what K ranks need to compute their rows as one process does.
+TEST(Gemm, OneDnnRowsDoNotDependOnTheOtherRows) {
+  if (onednn_info().version.empty()) GTEST_SKIP() << "oneDNN's sgemm is not in this process";
+  ASSERT_EQ(gemm_choice(), GemmChoice::automatic);
+  for (const int64_t k : {16, 602})
+    for (const int64_t n : {41, 256}) {
+      const at::Tensor x = at::randn({3000, k}), w = at::randn({k, n}), wt = at::randn({n, k});
+      const at::Tensor all = at::empty({3000, n}), all_t = at::empty({3000, n});
+      gemm_out(all, x, w);
+      gemm_out(all_t, x, wt.t());
+      for (const int64_t first : {0, 1, 13, 777})
+        for (const int64_t rows : {1, 47, 97, 1001, 2000}) {
+          const at::Tensor part = x.narrow(0, first, rows).contiguous(), out = at::empty({rows, n});
+          gemm_out(out, part, w);
+          EXPECT_TRUE(at::equal(out, all.narrow(0, first, rows))) << k << " " << n << " " << first << " " << rows;
+          gemm_out(out, part, wt.t());
+          EXPECT_TRUE(at::equal(out, all_t.narrow(0, first, rows))) << k << " " << n << " " << first << " " << rows;
+        }
+    }
 }
 
 // HALO_GEMM forces a path and the start-up report says which; an unknown value is named.
