@@ -267,7 +267,8 @@ std::string BlasReport::text() const {
                 "threads",
                 library, kernel, chosen_by, widest, gflops, threads);
   if (onednn_version.empty()) {
-    return blas + (gemm == "blas" ? "; Halo's products on it (HALO_GEMM=blas)" : "; Halo's products on it (no oneDNN)");
+    return blas +
+           (gemm == "blas" ? "; Halo's products on it (HALO_GEMM=blas)" : "; Halo's products on it (oneDNN not used)");
   }
   return fmt::format("{}; Halo's products: oneDNN {} sgemm ({} kernels) {:.0f} GFLOP/s{}", blas, onednn_version,
                      onednn_isa, onednn_gflops,
@@ -284,7 +285,7 @@ BlasReport blas_report() {
   r.threads = at::get_num_threads();
   r.gflops = gemm_gflops();
   r.gemm = gemm_choice_name(gemm_choice());
-  if (gemm_choice() != GemmChoice::blas && !onednn_info().version.empty()) {
+  if (gemm_choice() == GemmChoice::onednn || (gemm_choice() == GemmChoice::automatic && onednn_automatic())) {
     r.onednn_version = onednn_info().version;
     r.onednn_isa = onednn_info().isa;
     r.onednn_gflops = gemm_gflops(gemm_out);

@@ -207,6 +207,7 @@ GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& o
     return GemmPath::blas;
   }
   if (c == GemmChoice::onednn) return GemmPath::onednn;
+  if (!onednn_automatic()) return GemmPath::blas;
   // x W and dy W^T; x^T dy stays on the BLAS (see gemm.h).
   const auto la = layout(a);
   return la && la->trans == 'N' ? GemmPath::onednn : GemmPath::blas;
@@ -217,5 +218,7 @@ void gemm_out(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) {
 void gemm_accumulate(const at::Tensor& out, const at::Tensor& a, const at::Tensor& b) { product(out, a, b, true); }
 
 const OneDnnInfo& onednn_info() { return onednn().info; }
+
+bool onednn_automatic() { return onednn().sgemm != nullptr && onednn().info.isa == "avx2"; }
 
 }  // namespace halo

@@ -9,8 +9,9 @@
 // on the BLAS), past DESIGN rule 2's equivalence test. oneDNN comes with Debian's LibTorch
 // (libdnnl.so.2): Halo finds it in the process at run time and checks it against a
 // double-precision reference before its first product; without it, or for anything but
-// float32 on the CPU, every product is at::mm's. HALO_GEMM=blas|onednn forces one path for all
-// three.
+// float32 on the CPU, every product is at::mm's. Row independence was measured on oneDNN's avx2
+// kernels only: with other kernels the automatic choice leaves every product to the BLAS.
+// HALO_GEMM=blas|onednn forces one path for all three.
 #include <ATen/Tensor.h>
 
 #include <string>
@@ -25,6 +26,10 @@ enum class GemmPath { blas, onednn };
 GemmChoice gemm_choice();
 void set_gemm_choice(GemmChoice choice);
 const char* gemm_choice_name(GemmChoice choice);
+
+// Whether the automatic choice runs products on oneDNN here (its sgemm found, checked, and
+// running the kernels whose row independence was measured: avx2).
+bool onednn_automatic();
 
 // The path out = a b takes, a [m, k] and b [k, n] (either possibly a transposed view).
 GemmPath gemm_path(const at::Tensor& a, const at::Tensor& b, const at::Tensor& out);
