@@ -276,32 +276,37 @@ struct EdgeSoftmaxFunction : torch::autograd::Function<EdgeSoftmaxFunction> {
 
 // The mask is recomputed in backward rather than stored: one hash per element is cheaper than
 // keeping a second copy of every dropped activation alive until backward.
-// Into `out` when given (which may be x itself).
-at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key, at::Tensor out = {}) {
+// Into `out` when given (which may be x itself); relu_gate: kernels::keyed_dropout's.
+at::Tensor dropout_rows(const at::Tensor& x, const at::Tensor& ids, double p, uint64_t key, at::Tensor out = {},
+                        const at::Tensor& relu_gate = {}) {
   if (!use_kernels(x)) {
-    const at::Tensor y = kernels::torch_ops::keyed_dropout(x, ids, key, p);
+    at::Tensor y = kernels::torch_ops::keyed_dropout(x, ids, key, p);
+    if (relu_gate.defined()) y.masked_fill_(relu_gate.le(0), 0);
     return out.defined() ? out.copy_(y) : y;
   }
   if (!out.defined()) out = at::empty_like(x);
   const int64_t rows = x.size(0), width = rows == 0 ? 0 : x.numel() / rows;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "keyed_dropout", [&] {
     kernels::keyed_dropout(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), rows, width, ids.data_ptr<int64_t>(), key,
-                           p);
+                           p, relu_gate.defined() ? relu_gate.data_ptr<scalar_t>() : nullptr);
   });
   return out;
 }
 
+// Dropout of x, or of relu(x) in the same pass (relu: x is kept for backward's gate).
 struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& ids, double p, int64_t key) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& ids, double p, int64_t key,
+                            bool relu) {
     ctx->saved_data["p"] = p;
     ctx->saved_data["key"] = key;
-    ctx->save_for_backward({ids});
-    return dropout_rows(x, ids, p, static_cast<uint64_t>(key));
+    ctx->save_for_backward({ids, relu ? x : at::Tensor()});
+    return dropout_rows(x, ids, p, static_cast<uint64_t>(key), {}, relu ? x : at::Tensor());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const at::Tensor ids = ctx->get_saved_variables()[0];
-    return {dropout_rows(grads[0].contiguous(), ids, ctx->saved_data["p"].toDouble(),
-                         static_cast<uint64_t>(ctx->saved_data["key"].toInt())),
+    const variable_list saved = ctx->get_saved_variables();
+    return {dropout_rows(grads[0].contiguous(), saved[0], ctx->saved_data["p"].toDouble(),
+                         static_cast<uint64_t>(ctx->saved_data["key"].toInt()), {}, saved[1]),
+            {},
             {},
             {},
             {}};
@@ -309,12 +314,13 @@ struct KeyedDropoutFunction : torch::autograd::Function<KeyedDropoutFunction> {
 };
 
 // The projections of t = dropout(relu(x)) (input_project), kBlockRows rows of t at a time: both
-// passes transform a block of x, use it for every projection and drop it; 8192-row products
-// still run at full speed. Without ops too: OpenBLAS packs up to its whole per-thread buffer
-// (128 MiB) for one product over all rows, and that stays resident (+190 MiB at 2 threads for
-// 200k rows).
+// passes transform a block of x, use it for every projection and drop it; ~9k-row products
+// still run at full speed (1k-16k rows measured alike). Without ops too: OpenBLAS packs up to
+// its whole per-thread buffer (128 MiB) for one product over all rows, and that stays resident
+// (+190 MiB at 2 threads for 200k rows). 9216 = 48 x 192: whole multiples of oneDNN's 48 rows
+// per thread for 1-4, 6, 8, 12 or 16 threads, so no block ends in a padded tail (core/gemm).
 struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
-  static constexpr int64_t kBlockRows = 8192;
+  static constexpr int64_t kBlockRows = 9216;
 
   struct Ops {
     bool relu;
@@ -324,9 +330,8 @@ struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
   // Rows r .. r + n of t; ids only read with a dropout to draw.
   static at::Tensor transform(const at::Tensor& x, const at::Tensor& ids, const Ops& ops, int64_t r, int64_t n) {
     const at::Tensor xb = x.narrow(0, r, n);
-    if (!ops.relu) return ops.p == 0 ? xb : dropout_rows(xb, ids.narrow(0, r, n), ops.p, ops.key);
-    at::Tensor t = at::relu(xb);
-    return ops.p == 0 ? t : dropout_rows(t, ids.narrow(0, r, n), ops.p, ops.key, t);
+    if (ops.p == 0) return ops.relu ? at::relu(xb) : xb;
+    return dropout_rows(xb, ids.narrow(0, r, n), ops.p, ops.key, {}, ops.relu ? xb : at::Tensor());
   }
   static Ops saved_ops(AutogradContext* ctx) {
     return {ctx->saved_data["relu"].toBool(), ctx->saved_data["p"].toDouble(),
@@ -400,8 +405,12 @@ struct InputProjectFunction : torch::autograd::Function<InputProjectFunction> {
       }
       if (!dx_needed) continue;
       if (!written) dxb.zero_();
-      if (ops.p > 0) dropout_rows(dxb, ids.narrow(0, r, n), ops.p, ops.key, dxb);
-      if (ops.relu) dxb.masked_fill_(x.narrow(0, r, n).le(0), 0);
+      const at::Tensor xb = x.narrow(0, r, n);
+      if (ops.p > 0) {
+        dropout_rows(dxb, ids.narrow(0, r, n), ops.p, ops.key, dxb, ops.relu ? xb : at::Tensor());
+      } else if (ops.relu) {
+        at::threshold_backward_out(dxb, dxb, xb, 0);
+      }
     }
     // Rows no projection reads.
     if (dx_needed && used < x.size(0)) dx.narrow(0, used, x.size(0) - used).zero_();
@@ -588,9 +597,11 @@ at::Tensor apply_input_ops(const at::Tensor& x, const InputOps& ops) {
   if (ops.relu && is_sparse_rows(x)) {
     throw Error("apply_input_ops: ReLU of sparse rows (the input features) is not supported");
   }
-  const at::Tensor t = ops.relu ? at::relu(x) : x;
   // No ids to check when nothing is drawn (an evaluation, or a layer's own unfused call).
-  return d.training && d.p > 0 ? keyed_dropout(t, d.p, d.key, d.ids, true) : t;
+  if (!d.training || d.p == 0) return ops.relu ? at::relu(x) : x;
+  if (!ops.relu) return keyed_dropout(x, d.p, d.key, d.ids, true);
+  check_dropout("apply_input_ops", x, d.p, d.ids);
+  return KeyedDropoutFunction::apply(x.contiguous(), d.ids.contiguous(), d.p, static_cast<int64_t>(d.key), true);
 }
 
 std::vector<at::Tensor> input_project(const at::Tensor& x, const InputOps& ops,
@@ -642,7 +653,7 @@ at::Tensor keyed_dropout(const at::Tensor& x, double p, uint64_t key, const at::
     check_constant_sparse_rows(op, x);
     return dropout_sparse_rows(x, ids.contiguous(), p, key);
   }
-  return KeyedDropoutFunction::apply(x.contiguous(), ids.contiguous(), p, static_cast<int64_t>(key));
+  return KeyedDropoutFunction::apply(x.contiguous(), ids.contiguous(), p, static_cast<int64_t>(key), false);
 }
 
 at::Tensor keyed_edge_dropout(const Block& block, Loops loops, const at::Tensor& w, double p, uint64_t key,

@@ -326,6 +326,13 @@ void check_dropout_kernels(const Csr& a, uint64_t seed) {
       kernels::keyed_dropout(x.data(), y.data(), a.cols, F, ids.data(), seed, p);
       kernels::keyed_dropout_reference(x.data(), y_ref.data(), a.cols, F, ids.data(), seed, p);
       expect_close(y, y_ref, "keyed_dropout p=" + std::to_string(p));
+      // Gated by ReLU's input: zeros, negatives and a NaN (which passes, as through ReLU).
+      auto gate = random_values<T>(x.size(), seed + F + 1);
+      for (size_t k = 0; k < gate.size(); k += 5) gate[k] = 0;
+      if (!gate.empty()) gate.back() = std::numeric_limits<T>::quiet_NaN();
+      kernels::keyed_dropout(x.data(), y.data(), a.cols, F, ids.data(), seed, p, gate.data());
+      kernels::keyed_dropout_reference(x.data(), y_ref.data(), a.cols, F, ids.data(), seed, p, gate.data());
+      expect_close(y, y_ref, "keyed_dropout gated p=" + std::to_string(p));
     }
     for (int64_t H : kHeads) {
       auto w = random_values<T>(a.nnz() * H, seed + H);

@@ -73,8 +73,30 @@ TEST(Precompute, SageSplitMatchesForward) {
 
 // input_project against its unfused definition: values and the gradients of x, the weights and
 // the addends, for each mix of ReLU and dropout, with two projections over different row counts
-// (GraphSAGE's neighbour and root weights). More rows than one block (8192), so both passes go
+// (GraphSAGE's neighbour and root weights). More rows than one block (9216), so both passes go
 // block by block, and a row count that ends inside a block.
+// apply_input_ops draws ReLU and dropout in one pass: the same values and input gradient as
+// at::relu followed by keyed_dropout, zeros and NaN included.
+TEST(InputOps, ReluDropoutIsReluThenDropout) {
+  constexpr int64_t n = 3000, F = 37;
+  const at::Tensor ids = at::arange(500, 500 + n, at::kLong);
+  at::Tensor x0 = at::rand({n, F}, at::kDouble) - 0.5;
+  x0.view(-1).narrow(0, 0, 200).zero_();
+  x0[7][3] = std::numeric_limits<double>::quiet_NaN();
+  const at::Tensor f = at::rand({n, F}, at::kDouble);
+  auto run = [&](bool fused) {
+    const at::Tensor x = x0.clone().requires_grad_();
+    const at::Tensor y = fused ? apply_input_ops(x, {true, KeyedDropout{0.4, 77, ids, true}})
+                               : keyed_dropout(at::relu(x), 0.4, 77, ids, true);
+    (y * f).sum().backward();
+    return std::pair{y.detach(), x.grad()};
+  };
+  const auto [y, dx] = run(true);
+  const auto [y_ref, dx_ref] = run(false);
+  EXPECT_TRUE(at::equal(y.nan_to_num(-7), y_ref.nan_to_num(-7)));
+  EXPECT_TRUE(at::equal(dx, dx_ref));
+}
+
 TEST(InputProject, IsTransformThenProject) {
   torch::manual_seed(3);
   constexpr int64_t n = 20000, rows = 9000;
@@ -106,14 +128,17 @@ TEST(InputProject, IsTransformThenProject) {
       };
       const std::vector<at::Tensor> fused = run(true), plain = run(false);
       for (size_t i = 0; i < fused.size(); ++i) {
-        EXPECT_TRUE(at::allclose(fused[i], plain[i], 1e-12, 1e-12)) << "relu " << relu << " training " << training
-                                                                    << " output/gradient " << i;
+        EXPECT_TRUE(at::allclose(fused[i], plain[i], 1e-12, 1e-12))
+            << "relu " << relu << " training " << training << " output/gradient " << i;
       }
     }
   }
   const at::Tensor x = at::rand({n, 12}), w = at::rand({12, 7});
-  expect_error([&] { input_project(x, {false, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}}, {{w}}); },
-               {"input_project", "ids must be int64 of shape [20000]"});
+  expect_error(
+      [&] {
+        input_project(x, {false, KeyedDropout{0.4, 77, ids.narrow(0, 0, 3), true}}, {{w}});
+      },
+      {"input_project", "ids must be int64 of shape [20000]"});
   expect_error([&] { input_project(x, {}, {{w, {}, n + 1}}); }, {"input_project", "20001 rows", "20000 rows"});
   expect_error([&] { input_project(x, {}, {{at::rand({11, 7})}}); }, {"input_project"});
 }
@@ -134,7 +159,8 @@ TEST(InputProject, LayersFuseWhatTheyWouldApply) {
       auto run = [&](bool fused) {
         layer->zero_grad();
         if (x.grad().defined()) x.mutable_grad().zero_();
-        const at::Tensor y = fused ? layer->forward_fused(block, x, ops) : layer->forward(block, apply_input_ops(x, ops));
+        const at::Tensor y =
+            fused ? layer->forward_fused(block, x, ops) : layer->forward(block, apply_input_ops(x, ops));
         y.square().sum().backward();
         std::vector<at::Tensor> out{y, x.grad().clone()};
         for (const at::Tensor& p : layer->parameters()) out.push_back(p.grad().clone());

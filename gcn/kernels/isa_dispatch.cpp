@@ -26,8 +26,9 @@ void sddmm(const SddmmArgs<T>& args) {
 }
 
 template <class T>
-void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p) {
-  HALO_ISA_COPY(keyed_dropout<T>)(x, y, rows, width, ids, key, p);
+void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p,
+                   const T* relu_gate) {
+  HALO_ISA_COPY(keyed_dropout<T>)(x, y, rows, width, ids, key, p, relu_gate);
 }
 
 template <class T>
@@ -55,8 +56,10 @@ template void spmm<float>(const SpmmArgs<float>&);
 template void spmm<double>(const SpmmArgs<double>&);
 template void sddmm<float>(const SddmmArgs<float>&);
 template void sddmm<double>(const SddmmArgs<double>&);
-template void keyed_dropout<float>(const float*, float*, int64_t, int64_t, const int64_t*, uint64_t, double);
-template void keyed_dropout<double>(const double*, double*, int64_t, int64_t, const int64_t*, uint64_t, double);
+template void keyed_dropout<float>(const float*, float*, int64_t, int64_t, const int64_t*, uint64_t, double,
+                                   const float*);
+template void keyed_dropout<double>(const double*, double*, int64_t, int64_t, const int64_t*, uint64_t, double,
+                                    const double*);
 template void keyed_dropout_sparse<float>(const SparseRowsView<float>&, float*, const int64_t*, uint64_t, double);
 template void keyed_dropout_sparse<double>(const SparseRowsView<double>&, double*, const int64_t*, uint64_t, double);
 template void keyed_edge_dropout<float>(const CsrView&, int64_t, const float*, float*, const int64_t*, uint64_t,

@@ -13,7 +13,8 @@
   template <class T>                                                                                                  \
   void sddmm(const SddmmArgs<T>& args);                                                                               \
   template <class T>                                                                                                  \
-  void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p);      \
+  void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p,       \
+                     const T* relu_gate);                                                                             \
   template <class T>                                                                                                  \
   void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64_t* ids, uint64_t key, double p);   \
   template <class T>                                                                                                  \

@@ -41,9 +41,10 @@ inline U mix64_lanes(U x) {
 // branches: every element is drawn, zeros too (a branch on the draw, mispredicted half the
 // time, and one to skip zeros cost more than the draws). Read as 16-bit lanes, the hashes are
 // the draws in column order (little-endian), compared unsigned and widened to T's select masks.
-template <class T>
-void drop_row(const T* in, T* out, int64_t width, const uint64_t* group, uint64_t row_key, uint32_t threshold,
-              T scale) {
+// Gated: gate (the row of relu_gate) drops its entries <= 0 too.
+template <bool Gated, class T>
+void drop_row(const T* in, T* out, const T* gate, int64_t width, const uint64_t* group, uint64_t row_key,
+              uint32_t threshold, T scale) {
   using V = pack_t<T>;
   using U = pack_t<uint64_t>;
   using D = pack_t<uint16_t>;
@@ -61,12 +62,13 @@ void drop_row(const T* in, T* out, int64_t width, const uint64_t* group, uint64_
     // than a register, which the compiler lowers to scalar code (3x slower dropout on AVX2).
 #pragma GCC unroll 4
     for (int h = 0; h < C; h += L) {
-      const auto kept = __builtin_convertvector(load<pack_t<int16_t, L * sizeof(int16_t)>>(keep + h), pack_t<Mask>);
+      auto kept = __builtin_convertvector(load<pack_t<int16_t, L * sizeof(int16_t)>>(keep + h), pack_t<Mask>);
+      if constexpr (Gated) kept &= ~(load<V>(gate + j + h) <= V{});
       store(out + j + h, kept ? load<V>(in + j + h) * scale : V{});
     }
   }
   for (; j < width; ++j) {
-    const bool keep = draw16(row_key, group[j / 4], j) >= threshold;
+    const bool keep = draw16(row_key, group[j / 4], j) >= threshold && !(Gated && gate[j] <= 0);
     out[j] = keep ? in[j] * scale : T(0);
   }
 }
@@ -74,7 +76,8 @@ void drop_row(const T* in, T* out, int64_t width, const uint64_t* group, uint64_
 }  // namespace
 
 template <class T>
-void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p) {
+void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p,
+                   const T* relu_gate) {
   const std::vector<uint64_t> group = counter_mix((width + 3) / 4);
   const uint32_t threshold = draw16_threshold(p);
   if (threshold > 0xffff) {  // p = 1: no 16-bit draw reaches it
@@ -85,8 +88,13 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(width, 1));
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, rows, grain), [&](const tbb::blocked_range<int64_t>& r) {
     for (int64_t i = r.begin(); i != r.end(); ++i) {
-      drop_row(x + i * width, y + i * width, width, group.data(), stream_key(key, static_cast<uint64_t>(ids[i])),
-               threshold, scale);
+      const uint64_t row_key = stream_key(key, static_cast<uint64_t>(ids[i]));
+      if (relu_gate) {
+        drop_row<true>(x + i * width, y + i * width, relu_gate + i * width, width, group.data(), row_key, threshold,
+                       scale);
+      } else {
+        drop_row<false, T>(x + i * width, y + i * width, nullptr, width, group.data(), row_key, threshold, scale);
+      }
     }
   });
 }
@@ -128,8 +136,10 @@ void keyed_edge_dropout(const CsrView& a, int64_t heads, const T* w, T* out, con
   });
 }
 
-template void keyed_dropout<float>(const float*, float*, int64_t, int64_t, const int64_t*, uint64_t, double);
-template void keyed_dropout<double>(const double*, double*, int64_t, int64_t, const int64_t*, uint64_t, double);
+template void keyed_dropout<float>(const float*, float*, int64_t, int64_t, const int64_t*, uint64_t, double,
+                                   const float*);
+template void keyed_dropout<double>(const double*, double*, int64_t, int64_t, const int64_t*, uint64_t, double,
+                                    const double*);
 template void keyed_dropout_sparse<float>(const SparseRowsView<float>&, float*, const int64_t*, uint64_t, double);
 template void keyed_dropout_sparse<double>(const SparseRowsView<double>&, double*, const int64_t*, uint64_t, double);
 template void keyed_edge_dropout<float>(const CsrView&, int64_t, const float*, float*, const int64_t*, uint64_t,

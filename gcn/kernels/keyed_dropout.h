@@ -41,11 +41,16 @@ inline uint32_t draw16(uint64_t row_key, uint64_t column_group_mix, int64_t j) {
 // in double.
 inline uint64_t keep_threshold(double p) { return static_cast<uint64_t>(std::ceil(p * 0x1.0p53)); }
 
-// y[i, j] = x[i, j] * (kept ? scale : 0); y may alias x. p in [0, 1].
+// y[i, j] = x[i, j] * (kept ? scale : 0); y may alias x. p in [0, 1]. With relu_gate (same shape
+// as x), element (i, j) is also dropped where relu_gate[i, j] <= 0 (NaN passes, as in ReLU):
+// dropout of relu(x) when relu_gate is x, and that op's backward when x is the gradient and
+// relu_gate the op's input, in one pass over memory instead of two or three.
 template <class T>
-void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p);
+void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p,
+                   const T* relu_gate = nullptr);
 template <class T>
-void keyed_dropout_reference(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p);
+void keyed_dropout_reference(const T* x, T* y, int64_t rows, int64_t width, const int64_t* ids, uint64_t key, double p,
+                             const T* relu_gate = nullptr);
 
 // The same mask on sparse rows: entry k of row i, in column c[k], is element (i, c[k]) of the
 // dense matrix and is kept or dropped exactly as there. values_out: one per entry of x.
