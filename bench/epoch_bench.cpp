@@ -16,7 +16,7 @@
 #include "core/resources.h"
 #include "core/threads.h"
 #include "datasets/community_generator.h"
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 
 namespace halo {
 namespace {

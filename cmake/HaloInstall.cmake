@@ -36,7 +36,7 @@ install(TARGETS halo_core EXPORT HaloTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 # Every header of the library's folders (those that exist), sub-folders included (gcn/kernels/).
-foreach(_dir core datasets partition sampling gcn comm pipeline accel_model)
+foreach(_dir core datasets partition comm sampling gcn pipeline train accel_model)
   file(GLOB_RECURSE _headers CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR}
     ${PROJECT_SOURCE_DIR}/${_dir}/*.h)
   foreach(_header IN LISTS _headers)

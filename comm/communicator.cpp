@@ -1,5 +1,5 @@
-// What both backends share: the polling backoff and the deadline text; and the NCCL entry points
-// of a build without NCCL.
+// What both backends share: the polling backoff, the deadline text and over_ranks; and the NCCL
+// entry points of a build without NCCL.
 #include "comm/communicator.h"
 
 #include <fmt/format.h>
@@ -27,6 +27,13 @@ void Backoff::pause() {
 std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g}", d.count() / 1000.0); }
 
 }  // namespace detail
+
+at::Tensor over_ranks(Communicator* comm, const at::Tensor& t, ReduceOp op, const std::string& what) {
+  if (!comm) return t;
+  at::Tensor on_device = t.to(comm->device());
+  comm->allreduce(on_device, op, what);
+  return on_device.cpu();
+}
 
 #ifndef HALO_WITH_NCCL
 std::shared_ptr<Communicator> nccl_world(const std::shared_ptr<Communicator>&) {

@@ -88,6 +88,10 @@ class Communicator {
   std::chrono::milliseconds deadline_{std::chrono::minutes(10)};
 };
 
+// `t` (host memory) reduced over comm's ranks on comm's device, back on the host; t itself when
+// comm is null (one process).
+at::Tensor over_ranks(Communicator* comm, const at::Tensor& t, ReduceOp op, const std::string& what);
+
 // The job's MPI_COMM_WORLD: MPI_Init_thread (MPI_THREAD_MULTIPLE requested) on first use,
 // MPI_Finalize at exit. Works without mpirun too (a job of one rank).
 std::shared_ptr<Communicator> mpi_world();

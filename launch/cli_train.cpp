@@ -19,10 +19,11 @@
 #include "core/error.h"
 #include "core/resources.h"
 #include "datasets/dataset_source.h"
-#include "gcn/trainer.h"
+#include "gcn/export_weights.h"
 #include "launch/cli_checks.h"
 #include "launch/cli_common.h"
 #include "partition/partition_dir.h"
+#include "train/trainer.h"
 
 namespace halo::cli {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "comm/communicator.h"
 #include "datasets/dataset.h"
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 #include "test_support.h"
 
 namespace halo::test {

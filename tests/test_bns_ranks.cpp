@@ -68,6 +68,23 @@ TEST(BnsRanks, RateZeroSendsNoHaloBytes) {
   EXPECT_LT(r.epochs.back().loss, 0.8 * r.epochs.front().loss);  // the parts still learn
 }
 
+// The options choose the strategy once (DESIGN rule 10); every epoch's metrics name it.
+TEST(BnsRanks, OptionsChooseTheHaloSync) {
+  const std::shared_ptr<Communicator> comm = mpi_world();
+  SharedDir dir(*comm);
+  partition_for_ranks(*comm, "community:nodes=3000", dir.path());
+  const TrainerOptions to = TrainerOptions().epochs(3).seed(4);
+  for (const auto& [options, name] :
+       {std::pair{to, "full"},
+        {TrainerOptions(to).boundary_rate(0.5), "sampled"},
+        {TrainerOptions(to).pipeline(StaleOptions()), "stale"},
+        {TrainerOptions(to).boundary_rate(0.5).pipeline(StaleOptions()), "sampled+stale"}}) {
+    for (const EpochMetrics& m : train_parts(comm, dir.path(), kGcn, options).epochs) {
+      EXPECT_EQ(m.halo_sync, name) << "epoch " << m.epoch;
+    }
+  }
+}
+
 // DESIGN rule 3's promise, on real data: Kipf's setup, METIS parts, mean test accuracy (at the
 // best validation epoch) over 5 seeds at p = 0.1 within 1 point of the full halo (p = 1).
 class BnsAccuracy : public testing::TestWithParam<std::string> {};

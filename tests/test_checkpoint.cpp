@@ -10,7 +10,7 @@
 #include "accel_model/checkpoint_model.h"
 #include "datasets/presets.h"
 #include "gcn/checkpoint.h"
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 #include "test_support.h"
 
 namespace halo {

@@ -10,7 +10,7 @@
 #include "gcn/gcn_conv.h"
 #include "gcn/sage_conv.h"
 #include "gcn/sparse_features.h"
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 #include "random_blocks.h"
 #include "test_support.h"
 

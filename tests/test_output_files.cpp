@@ -13,8 +13,9 @@
 #include "core/atomic_file.h"
 #include "core/metrics_log.h"
 #include "datasets/presets.h"
-#include "gcn/trainer.h"
+#include "gcn/export_weights.h"
 #include "test_support.h"
+#include "train/trainer.h"
 
 namespace halo {
 namespace {

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "datasets/presets.h"
+#include "gcn/export_weights.h"
 #include "test_support.h"
 #include "training_support.h"
 
@@ -34,6 +35,12 @@ TEST_P(TrainerDeterminism, SameSeedSameLossesBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TrainerDeterminism, ::testing::Values("gcn", "sage", "gat"));
+
+TEST(Trainer, OneProcessRunsTheLocalHaloSync) {
+  const auto run = test::train_model(tiny(), ModelOptions().kind("gcn").hidden(8), TrainerOptions().epochs(2));
+  for (const EpochMetrics& m : run.result.epochs) EXPECT_EQ(m.halo_sync, "local");
+  EXPECT_EQ(run.result.epochs.front().to_json()["halo_sync"], "local");
+}
 
 TEST(Trainer, ResumedRunMatchesUninterruptedRunBitForBit) {
   test::TempDir dir;

@@ -2,7 +2,7 @@
 // Training runs as the tests and benchmarks set them up: a model seeded like the CLI does it.
 #include <torch/utils.h>
 
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 
 namespace halo::test {
 

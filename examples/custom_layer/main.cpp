@@ -15,7 +15,7 @@
 #include "datasets/dataset.h"
 #include "datasets/plain_loader.h"
 #include "gcn/model.h"
-#include "gcn/trainer.h"
+#include "train/trainer.h"
 #include "gin_conv.h"
 
 int main(int argc, char** argv) {

@@ -14,15 +14,9 @@
 // are summed over ranks (allreduce), and evaluation runs the same exchanges without dropout,
 // summing correct counts over ranks.
 //
-// With a boundary rate p (BNS-GCN, DESIGN rule 3) each training epoch draws a sample of the halo
-// (BoundarySampler) and computes on the Block over the inner and sampled halo nodes: layers >= 1
-// exchange only the sampled rows, scaled by 1 / ratio. Layer 0 takes the sampled rows of the
-// input features, scaled alike, unless its aggregation was precomputed over the full halo (then,
-// as BNS-GCN with --use-pp, it is exact). Evaluation always uses the full halo.
-//
-// With the pipeline (PipeGCN, DESIGN rule 5) layers >= 1 compute with halo rows one epoch old
-// while this epoch's travel, and gradients likewise (StaleExchange); evaluation stays exact
-// and synchronous.
+// How an epoch gets its halo rows is a HaloSync chosen once from the options (train/halo_sync.h):
+// the full halo, a BNS-GCN sample of it (boundary_rate, DESIGN rule 3), PipeGCN's one-epoch-stale
+// rows and gradients (pipeline, rule 5), or both. Evaluation always uses the full halo.
 #include <torch/arg.h>
 #include <torch/optim/adam.h>
 
@@ -40,12 +34,13 @@
 #include "core/caching_allocator.h"
 #include "core/metrics_log.h"
 #include "datasets/dataset.h"
-#include "gcn/checkpoint.h"
 #include "gcn/model.h"
 #include "partition/shard.h"
 #include "pipeline/stale_exchange.h"
 #include "sampling/block.h"
-#include "sampling/boundary_sampler.h"
+#include "train/epoch_metrics.h"
+#include "train/halo_sync.h"
+#include "train/run_checkpoints.h"
 
 namespace halo {
 
@@ -89,47 +84,6 @@ struct TrainerOptions {
   TORCH_ARG(std::function<void(int64_t)>, before_epoch) = nullptr;
 };
 
-struct Accuracy {
-  double train = 0, val = 0, test = 0;
-};
-
-// Spread of one quantity over the ranks (in one process: max = mean = the value).
-struct RankSpread {
-  double max = 0, mean = 0;
-};
-
-struct EpochMetrics {
-  int64_t epoch = 0;
-  double loss = 0;
-  bool evaluated = false;
-  Accuracy accuracy;
-  // This rank's times; epoch_seconds is the training step, without the evaluation (eval_seconds).
-  // exchange: inside halo exchanges during forward and backward; allreduce:
-  // the gradient allreduce; compute: forward + backward + optimizer minus exchange.
-  double epoch_seconds = 0, forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0, eval_seconds = 0;
-  double exchange_seconds = 0, allreduce_seconds = 0, compute_seconds = 0;
-  double sample_seconds = 0;  // BNS: drawing the sample and building its Block (part of forward)
-  // Communication of the training exchanges: seconds waited for messages (exposed) and seconds
-  // the messages were in flight (total); the pipeline hides the difference behind computation.
-  double exposed_comm_seconds = 0, total_comm_seconds = 0;
-  int64_t bytes_sent = 0, messages_sent = 0, peak_rss_bytes = 0;
-  int64_t halo_rows = 0;  // halo nodes the epoch computed with (sampled ones under BNS)
-  // Over all ranks.
-  int ranks = 1;
-  RankSpread epoch_spread, compute_spread, exchange_spread, allreduce_spread, bytes_spread, rss_spread, halo_spread,
-      exposed_spread, total_comm_spread;
-  // Each rank's compute, exposed communication and allreduce seconds (the epoch-time breakdown).
-  std::vector<double> compute_by_rank, exposed_by_rank, allreduce_by_rank;
-  nlohmann::json to_json() const;
-};
-
-struct TrainResult {
-  std::vector<EpochMetrics> epochs;
-  int64_t best_epoch = -1;  // epoch with the best validation accuracy (first one on ties)
-  Accuracy at_best;         // accuracies at that epoch
-  nlohmann::json to_json() const;
-};
-
 class Trainer {
  public:
   // Trains `model` on the whole of `data` in one process (a copy of its tensors is kept).
@@ -145,12 +99,7 @@ class Trainer {
   // Exact accuracies on the three splits (no dropout), over the whole graph.
   Accuracy evaluate();
 
-  // Model, optimizer and trainer state in checkpoint_dir (gcn/checkpoint.h): written to
-  // temporary names and renamed, with state.json (the manifest, with every file's size and
-  // checksum) last, so a directory with state.json is complete; the checkpoint it replaces is
-  // deleted after. Distributed, rank 0 writes the weights (the same on every rank) and each rank
-  // its pipeline state (the rows and gradients in flight), and every rank reads: a resumed run,
-  // pipelined or not, continues bit for bit.
+  // Model, optimizer, HaloSync and run state in checkpoint_dir, and back (train/run_checkpoints.h).
   void save_checkpoint();
   void load_checkpoint(const std::string& dir);
 
@@ -159,53 +108,32 @@ class Trainer {
   Model model() const { return model_; }
   bool distributed() const { return comm_ != nullptr; }
   bool leader() const { return !comm_ || comm_->rank() == 0; }  // writes metrics and checkpoints
+  const HaloSync& halo_sync() const { return *sync_; }
 
  private:
   void set_up();
   void precompute_input();
-  // Logits of this rank's rows on `block`; `fill` (empty in one process) gives layers >= 1 their
-  // halo rows.
-  at::Tensor forward(const Block& block, const at::Tensor& features, const HaloFill& fill, uint64_t key);
-  // The synchronous fill through `exchange`, whose plan's halo columns are the Block's.
-  HaloFill exchange_fill(HaloExchange& exchange, const at::Tensor& scale, const std::string& phase);
-  // Draws this epoch's sample into sample_ and fills sampled_block_, sampled_features_ and the
-  // sampled exchange.
-  void draw_sample();
   at::Tensor loss(const at::Tensor& logits) const;
   double allreduce_gradients(double local_loss);
-  void check_replicas();
-  // `t` (host memory) reduced over the ranks on the communicator's device; back on the host.
-  at::Tensor over_ranks(const at::Tensor& t, ReduceOp op, const std::string& what) const;
-  void spread_over_ranks(EpochMetrics& m) const;
+  RunState run_state() { return {model_, *optimizer_, *sync_, epoch_, result_}; }
 
   CachingAllocatorScope allocator_;  // first: every epoch allocates the same large tensors again
   TrainerOptions options_;
   std::shared_ptr<Communicator> comm_;      // null in one process
-  std::unique_ptr<HaloExchange> exchange_;  // null in one process
+  std::unique_ptr<HaloExchange> exchange_;  // the full halo's (null in one process)
   std::unique_ptr<Block> block_;
   // [columns, F]: inner rows, then halo rows; dense or sparse rows. Precomputed: [rows, P].
   at::Tensor features_;
   Input input_ = Input::features;
-  // BNS-GCN (null without a boundary rate): the sampler, and this epoch's Block, input rows
-  // (dense ones allocated once: the sample's size is fixed by p) and exchange.
-  std::unique_ptr<BoundarySampler> sampler_;
-  BoundarySample sample_;
-  std::unique_ptr<Block> sampled_block_;
-  at::Tensor sampled_features_;
-  std::unique_ptr<HaloExchange> sampled_exchange_;
-  std::unique_ptr<StaleExchange> stale_;                      // PipeGCN (null without the pipeline)
+  std::unique_ptr<HaloSync> sync_;
   at::Tensor labels_, train_index_, val_index_, test_index_;  // over rows
   int64_t global_train_ = 0, global_val_ = 0, global_test_ = 0;
   Model model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
-  std::unique_ptr<CheckpointFolder> checkpoints_;  // rank 0's claim on checkpoint_dir
-  MetricsLog metrics_;                             // rank 0's, opened at the end of set-up
+  std::unique_ptr<RunCheckpoints> checkpoints_;
+  MetricsLog metrics_;  // rank 0's, opened at the end of set-up
   int64_t epoch_ = 0;
   TrainResult result_;
 };
-
-// Writes the model's parameters and buffers as a name -> tensor dictionary that Python's
-// torch.load() reads.
-void export_weights(const Model& model, const std::string& path);
 
 }  // namespace halo

@@ -1,4 +1,4 @@
-#include "gcn/halo_fill.h"
+#include "train/halo_fill.h"
 
 #include <ATen/Functions.h>
 #include <torch/autograd.h>

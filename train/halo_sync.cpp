@@ -1,0 +1,130 @@
+#include "train/halo_sync.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "train/halo_fill.h"
+#include "train/sampled_halo.h"
+
+namespace halo {
+namespace {
+
+// Synchronous fills through `exchange`, whose plan's halo columns are the Block's; `phase`
+// ("epoch 3", "epoch 3 evaluation") and the layer name each in deadline errors.
+HaloFill exchange_fill(HaloExchange& exchange, const at::Tensor& scale, const std::string& phase) {
+  return [&exchange, scale, phase](const at::Tensor& rows, int layer) {
+    return halo_fill(exchange, rows, layer, fmt::format("{}, layer {}", phase, layer), scale);
+  };
+}
+
+class LocalSync : public HaloSync {
+ public:
+  LocalSync(const Block& block, const at::Tensor& input) : block_(block), input_(input) {}
+  std::string name() const override { return "local"; }
+  EpochHalo begin_epoch(int64_t) override { return {&block_, input_, {}}; }
+  EpochHalo exact(const std::string&) override { return {&block_, input_, {}}; }
+
+ private:
+  const Block& block_;
+  const at::Tensor& input_;
+};
+
+// What the distributed strategies share: the full halo (evaluation always uses it) and, under
+// BNS-GCN, the epoch's sample.
+class DistributedSync : public HaloSync {
+ public:
+  DistributedSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
+                  const HaloSyncOptions& o)
+      : block_(block), input_(input), exchange_(exchange) {
+    if (o.boundary_rate) {
+      sampled_ =
+          std::make_unique<SampledHalo>(block, input, precomputed, exchange.plan(), *o.boundary_rate, o.seed, o.device);
+    }
+  }
+  EpochHalo exact(const std::string& what) override { return {&block_, input_, exchange_fill(exchange_, {}, what)}; }
+
+ protected:
+  // The epoch's Block and input, its sample drawn first under BNS-GCN; fill left to the caller.
+  EpochHalo rows_of(int64_t epoch) {
+    if (!sampled_) return {&block_, input_, {}};
+    sampled_->draw(epoch);
+    return {&sampled_->block(), sampled_->input(), {}};
+  }
+  at::Tensor scale() const { return sampled_ ? sampled_->sample().scale : at::Tensor(); }
+  std::string sampled_prefix() const { return sampled_ ? "sampled+" : ""; }
+
+  const Block& block_;
+  const at::Tensor& input_;
+  HaloExchange& exchange_;
+  std::unique_ptr<SampledHalo> sampled_;  // null: the full halo
+};
+
+// Full or sampled: every layer >= 1 waits for its halo rows.
+class ExchangeSync : public DistributedSync {
+ public:
+  ExchangeSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
+               std::shared_ptr<Communicator> comm, const HaloSyncOptions& o)
+      : DistributedSync(block, input, precomputed, exchange, o) {
+    if (sampled_) sampled_exchange_ = std::make_unique<HaloExchange>(exchange.plan(), std::move(comm));
+  }
+  std::string name() const override { return sampled_ ? "sampled" : "full"; }
+  EpochHalo begin_epoch(int64_t epoch) override {
+    EpochHalo halo = rows_of(epoch);
+    if (sampled_) sampled_exchange_->replan(sampled_->sample().plan);
+    epoch_exchange().reset_counters();
+    halo.fill = exchange_fill(epoch_exchange(), scale(), fmt::format("epoch {}", epoch));
+    return halo;
+  }
+  ExchangeCounters counters() const override { return sampled_ ? sampled_exchange_->counters() : exchange_.counters(); }
+
+ private:
+  HaloExchange& epoch_exchange() { return sampled_ ? *sampled_exchange_ : exchange_; }
+  std::unique_ptr<HaloExchange> sampled_exchange_;  // the sample's plan
+};
+
+// PipeGCN, with or without a sample: layers >= 1 compute with last epoch's rows and gradients.
+class StaleSync : public DistributedSync {
+ public:
+  StaleSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
+            std::shared_ptr<Communicator> comm, const HaloSyncOptions& o)
+      : DistributedSync(block, input, precomputed, exchange, o),
+        stale_(std::make_unique<StaleExchange>(exchange.plan(), std::move(comm),
+                                               sampled_ ? &sampled_->sampler() : nullptr, *o.pipeline)) {}
+  std::string name() const override { return sampled_prefix() + "stale"; }
+  EpochHalo begin_epoch(int64_t epoch) override {
+    stale_->reset_counters();
+    EpochHalo halo = rows_of(epoch);
+    stale_->begin_epoch(epoch);
+    halo.fill = [stale = stale_.get(), scale = scale(), epoch](const at::Tensor& rows, int layer) {
+      return stale->fill(rows, layer, scale, fmt::format("epoch {}, layer {}", epoch, layer));
+    };
+    return halo;
+  }
+  // Behind the allreduce, not ahead of it (stale_exchange.h).
+  void after_allreduce() override { stale_->send_gradients(); }
+  ExchangeCounters counters() const override { return stale_->counters(); }
+  void drain() override { stale_->drain(); }
+  bool has_state() const override { return true; }
+  c10::Dict<std::string, at::Tensor> checkpoint_state() override { return stale_->checkpoint_state(); }
+  void restore(const c10::Dict<std::string, at::Tensor>& state) override { stale_->restore(state); }
+
+ private:
+  std::unique_ptr<StaleExchange> stale_;
+};
+
+}  // namespace
+
+std::unique_ptr<HaloSync> local_sync(const Block& block, const at::Tensor& input) {
+  return std::make_unique<LocalSync>(block, input);
+}
+
+std::unique_ptr<HaloSync> distributed_sync(const Block& block, const at::Tensor& input, bool precomputed,
+                                           HaloExchange& exchange, std::shared_ptr<Communicator> comm,
+                                           const HaloSyncOptions& options) {
+  if (options.pipeline)
+    return std::make_unique<StaleSync>(block, input, precomputed, exchange, std::move(comm), options);
+  return std::make_unique<ExchangeSync>(block, input, precomputed, exchange, std::move(comm), options);
+}
+
+}  // namespace halo
