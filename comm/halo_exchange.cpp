@@ -13,10 +13,21 @@ namespace halo {
 // buffer each, sliced per peer in rank order).
 struct HaloExchange::Pending::State {
   bool bcast = true;
+  int tag = 0;  // the caller's
   std::shared_ptr<Transfer> transfer;
   at::Tensor packed, received;  // [rows sent, F], [rows received, F]
   at::Tensor into;              // bcast: the caller's [num_halo, F] destination, if any
 };
+
+ExchangeCounters& ExchangeCounters::operator+=(const ExchangeCounters& c) {
+  bytes_sent += c.bytes_sent;
+  messages_sent += c.messages_sent;
+  rows_sent += c.rows_sent;
+  seconds += c.seconds;
+  wait_seconds += c.wait_seconds;
+  flight_seconds += c.flight_seconds;
+  return *this;
+}
 
 HaloExchange::Pending::Pending() = default;
 HaloExchange::Pending::Pending(Pending&&) noexcept = default;
@@ -71,6 +82,7 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   const std::vector<int64_t>& in = bcast ? plan_.recv_offsets : plan_.send_offsets;
   auto state = std::make_unique<Pending::State>();
   state->bcast = bcast;
+  state->tag = tag;
   const int transfer_tag = 2 * tag + (bcast ? 0 : 1);
   Buffers& buffers = buffers_[transfer_tag];
   state->packed = reuse(buffers.packed, out.back(), source);
@@ -87,29 +99,33 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   }
   state->transfer = comm_->start_exchange(std::move(send), std::move(recv), transfer_tag, what);
   if (progress_) progress_->watch(state->transfer);
-  counters_.messages_sent += messages;
-  counters_.bytes_sent += static_cast<int64_t>(state->packed.nbytes());
-  counters_.rows_sent += out.back();
   Pending pending;
   pending.state_ = std::move(state);
-  counters_.seconds += watch.seconds();
+  count(tag, {static_cast<int64_t>(pending.state_->packed.nbytes()), messages, out.back(), watch.seconds()});
   return pending;
 }
 
 void HaloExchange::finish(Pending pending) {
   if (!pending.state_) throw Error(fmt::format("rank {}: HaloExchange::finish: the Pending is empty", comm_->rank()));
-  wait(*pending.state_->transfer);
+  wait(*pending.state_->transfer, pending.state_->tag);
 }
 
 void HaloExchange::progress(const Pending& pending) {
   if (pending.state_) pending.state_->transfer->test();
 }
 
-void HaloExchange::wait(Transfer& transfer) {
+void HaloExchange::count(int tag, const ExchangeCounters& c) {
+  counters_ += c;
+  by_tag_[tag] += c;
+}
+
+void HaloExchange::wait(Transfer& transfer, int tag) {
   Stopwatch watch;
   transfer.wait();
-  counters_.wait_seconds += watch.seconds();
-  counters_.flight_seconds += transfer.flight_seconds();
+  ExchangeCounters c;
+  c.wait_seconds = watch.seconds();
+  c.flight_seconds = transfer.flight_seconds();
+  count(tag, c);
 }
 
 at::Tensor HaloExchange::reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like) {
@@ -142,13 +158,15 @@ HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag
 at::Tensor HaloExchange::bcast_end(Pending pending) {
   const auto state = take(pending, true, "bcast_end");
   Stopwatch watch;
-  wait(*state->transfer);
+  wait(*state->transfer, state->tag);
   at::Tensor halo = state->into.defined() ? state->into : state->received;
   if (!recv_in_order_) {
     if (!state->into.defined()) halo = at::empty({plan_.num_halo, state->received.size(1)}, state->received.options());
     halo.zero_().index_copy_(0, recv_index_, state->received);
   }
-  counters_.seconds += watch.seconds();
+  ExchangeCounters c;
+  c.seconds = watch.seconds();
+  count(state->tag, c);
   return halo;
 }
 
@@ -176,12 +194,14 @@ void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
                                                           c10::toString(owned.scalar_type()), owned.device().str())
                                             : "an undefined tensor"));
   }
-  wait(*state->transfer);
+  wait(*state->transfer, state->tag);
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
     const int64_t first = plan_.send_offsets[j], count = plan_.rows_to(j);
     if (count > 0) owned.index_add_(0, send_index_.narrow(0, first, count), received.narrow(0, first, count));
   }
-  counters_.seconds += watch.seconds();
+  ExchangeCounters c;
+  c.seconds = watch.seconds();
+  count(state->tag, c);
 }
 
 void HaloExchange::reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what) {

@@ -6,6 +6,7 @@
 // the messages and returns at once, so computation can run before the matching *_end.
 #include <ATen/core/Tensor.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,7 @@ namespace halo {
 struct ExchangeCounters {
   int64_t bytes_sent = 0, messages_sent = 0, rows_sent = 0;
   double seconds = 0, wait_seconds = 0, flight_seconds = 0;
+  ExchangeCounters& operator+=(const ExchangeCounters& c);
 };
 
 class HaloExchange {
@@ -80,7 +82,12 @@ class HaloExchange {
   void progress(const Pending& pending);
 
   const ExchangeCounters& counters() const { return counters_; }
-  void reset_counters() { counters_ = {}; }
+  // The same split by the callers' tags (the layers).
+  const std::map<int, ExchangeCounters>& counters_by_tag() const { return by_tag_; }
+  void reset_counters() {
+    counters_ = {};
+    by_tag_.clear();
+  }
 
  private:
   // Packs the rows of `source` each peer gets and starts the messages; reduce is bcast with the
@@ -94,11 +101,13 @@ class HaloExchange {
     at::Tensor packed, received;
   };
   static at::Tensor reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like);
-  void wait(Transfer& transfer);  // and count the time
+  void count(int tag, const ExchangeCounters& c);  // into counters_ and by_tag_
+  void wait(Transfer& transfer, int tag);          // and count the time
 
   HaloPlan plan_;
   std::shared_ptr<Communicator> comm_;
   ExchangeCounters counters_;
+  std::map<int, ExchangeCounters> by_tag_;
   at::Tensor send_index_, recv_index_;        // send_rows / recv_rows as int64 on comm's device
   bool recv_in_order_ = false;                // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
   std::unordered_map<int, Buffers> buffers_;  // by transfer tag

@@ -43,8 +43,9 @@ std::vector<Epoch> read_metrics(const std::string& path) {
 }
 
 // epochs.dat: epoch loss bytes_max bytes_mean; accuracy.dat: epoch train val test, for the
-// evaluated epochs.
-void write_epochs(const std::vector<Epoch>& epochs, const fs::path& dir) {
+// evaluated epochs. Returns whether any epoch was evaluated.
+bool write_epochs(const std::vector<Epoch>& epochs, const fs::path& dir) {
+  bool evaluated = false;
   std::string out = "# epoch loss bytes_sent bytes_sent_mean\n", accuracy = "# epoch train_acc val_acc test_acc\n";
   for (const Epoch& e : epochs) {
     const nlohmann::json& j = e.json;
@@ -53,12 +54,14 @@ void write_epochs(const std::vector<Epoch>& epochs, const fs::path& dir) {
     const std::string loss = j["loss"].is_null() ? "NaN" : fmt::format("{}", j["loss"].get<double>());
     out += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), loss, bytes, j.value("bytes_sent_mean", bytes));
     if (j.contains("val_acc")) {
+      evaluated = true;
       accuracy += fmt::format("{} {} {} {}\n", j["epoch"].get<int64_t>(), j.value("train_acc", 0.0),
                               j.value("val_acc", 0.0), j.value("test_acc", 0.0));
     }
   }
   write_file_atomically((dir / "epochs.dat").string(), out);
   write_file_atomically((dir / "accuracy.dat").string(), accuracy);
+  return evaluated;
 }
 
 // rank compute waited allreduce: means over the epochs; older metrics without by_rank give one
@@ -92,26 +95,68 @@ void write_ranks(const std::vector<Epoch>& epochs, const std::string& path, cons
   write_file_atomically(file.string(), out);
 }
 
+// The strategy the run's halo rows came from (its first line's halo_sync; empty for older
+// metrics), checked before it goes into the gnuplot script.
+std::string strategy(const std::vector<Epoch>& epochs, const std::string& path) {
+  const nlohmann::json& j = epochs.front().json;
+  if (!j.contains("halo_sync")) return "";
+  const std::string name = j["halo_sync"].is_string() ? j["halo_sync"].get<std::string>() : "";
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz+") != std::string::npos) {
+    throw Error(fmt::format("{}:{}: expected \"halo_sync\" to name a strategy (local, full, sampled, stale, ...)", path,
+                            epochs.front().line));
+  }
+  return name;
+}
+
+// layer exposed total: means over the epochs of by_layer (max over ranks); false when no line
+// has it (one process, or older metrics).
+bool write_layers(const std::vector<Epoch>& epochs, const std::string& path, const fs::path& file) {
+  std::vector<std::array<double, 2>> sums;
+  int64_t counted = 0;
+  for (const Epoch& e : epochs) {
+    if (!e.json.contains("by_layer")) continue;
+    const nlohmann::json& by = e.json["by_layer"];
+    std::array<std::vector<double>, 2> values;
+    for (size_t k = 0; k < 2; ++k) {
+      const char* key = k == 0 ? "exposed_comm_seconds" : "total_comm_seconds";
+      const nlohmann::json& v = by.is_object() ? by.value(key, nlohmann::json()) : nlohmann::json();
+      if (!v.is_array()) throw Error(fmt::format("{}:{}: by_layer.{} is not a list", path, e.line, key));
+      for (const nlohmann::json& x : v) {
+        if (!x.is_number()) throw Error(fmt::format("{}:{}: by_layer.{} holds a non-number", path, e.line, key));
+        values[k].push_back(x.get<double>());
+      }
+    }
+    if (counted == 0) sums.resize(values[0].size(), {0, 0});
+    if (values[0].size() != sums.size() || values[1].size() != sums.size()) {
+      throw Error(fmt::format("{}:{}: by_layer lists {} and {} layers, earlier lines {}", path, e.line,
+                              values[0].size(), values[1].size(), sums.size()));
+    }
+    for (size_t l = 0; l < sums.size(); ++l) sums[l] = {sums[l][0] + values[0][l], sums[l][1] + values[1][l]};
+    ++counted;
+  }
+  if (counted == 0 || sums.empty()) return false;
+  std::string out = "# layer exposed_comm_seconds total_comm_seconds (means over epochs, max over ranks)\n";
+  for (size_t l = 0; l < sums.size(); ++l) {
+    out += fmt::format("{} {} {}\n", l + 1, sums[l][0] / counted, sums[l][1] / counted);
+  }
+  write_file_atomically(file.string(), out);
+  return true;
+}
+
 constexpr const char* kScript = R"gp(set terminal pngcairo size 900,540 font ",11"
 set grid
 set key outside right top
 set xlabel "epoch"
 set output "loss.png"
 set title "Training loss"
-plot "epochs.dat" using 1:2 with lines lw 2 title "loss"
-set output "accuracy.png"
-set title "Accuracy (evaluated epochs)"
-set yrange [0:1]
-plot "accuracy.dat" using 1:2 with linespoints title "train", "" using 1:3 with linespoints title "validation", \
-     "" using 1:4 with linespoints title "test"
-set yrange [0:*]
+plot "epochs.dat" using 1:2 with linespoints lw 2 title "loss"
 set output "bytes.png"
 set title "Halo exchange bytes sent per epoch"
 set ylabel "MB"
-plot "epochs.dat" using 1:($3/1e6) with lines lw 2 title "max over ranks", \
-     "" using 1:($4/1e6) with lines title "mean over ranks"
+plot "epochs.dat" using 1:($3/1e6) with linespoints lw 2 title "max over ranks", \
+     "" using 1:($4/1e6) with linespoints title "mean over ranks"
 set output "time_per_rank.png"
-set title "Epoch time per rank (mean over epochs)"
+set title "Epoch time per rank (mean over epochs)".strategy
 set xlabel "rank"
 set ylabel "seconds"
 set style data histograms
@@ -123,6 +168,25 @@ plot "ranks.dat" using 2:xtic(1) title "compute", "" using 3 title "exchange (wa
      "" using 4 title "allreduce"
 )gp";
 
+// Only with an evaluated epoch: gnuplot refuses to plot no points.
+constexpr const char* kAccuracyScript = R"gp(set output "accuracy.png"
+set title "Accuracy (evaluated epochs)"
+set xlabel "epoch"
+set ylabel ""
+set style data linespoints
+set yrange [0:1]
+plot "accuracy.dat" using 1:2 title "train", "" using 1:3 title "validation", "" using 1:4 title "test"
+)gp";
+
+constexpr const char* kLayerScript = R"gp(set output "comm_per_layer.png"
+set title "Halo exchange per layer (mean over epochs, max over ranks)".strategy
+set xlabel "layer"
+set style data histograms
+set style histogram clustered
+set yrange [0:*]
+plot "layers.dat" using 2:xtic(1) title "waited (exposed)", "" using 3 title "in flight (total)"
+)gp";
+
 }  // namespace
 
 std::vector<std::string> plot_metrics(const std::string& metrics_path, const std::string& out_dir) {
@@ -131,9 +195,13 @@ std::vector<std::string> plot_metrics(const std::string& metrics_path, const std
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(fmt::format("{}: cannot create the output folder: {}", out_dir, ec.message()));
-  write_epochs(epochs, dir);
+  const bool evaluated = write_epochs(epochs, dir);
   write_ranks(epochs, metrics_path, dir / "ranks.dat");
-  write_file_atomically((dir / "plot.gp").string(), kScript);
+  const std::string name = strategy(epochs, metrics_path);
+  const bool layers = write_layers(epochs, metrics_path, dir / "layers.dat");
+  write_file_atomically((dir / "plot.gp").string(),
+                        fmt::format("strategy = \"{}\"\n{}{}{}", name.empty() ? "" : "; halo: " + name, kScript,
+                                    layers ? kLayerScript : "", evaluated ? kAccuracyScript : ""));
   const std::string command = fmt::format("cd '{}' && gnuplot plot.gp 2>&1", dir.string());
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw Error("halo plot: cannot start gnuplot");
@@ -147,9 +215,9 @@ std::vector<std::string> plot_metrics(const std::string& metrics_path, const std
                     : fmt::format("gnuplot failed on {}/plot.gp: {}", out_dir, output));
   }
   std::vector<std::string> written;
-  for (const char* name : {"loss.png", "accuracy.png", "time_per_rank.png", "bytes.png"}) {
-    written.push_back((dir / name).string());
-  }
+  for (const char* png : {"loss.png", "time_per_rank.png", "bytes.png"}) written.push_back((dir / png).string());
+  if (layers) written.push_back((dir / "comm_per_layer.png").string());
+  if (evaluated) written.push_back((dir / "accuracy.png").string());
   return written;
 }
 

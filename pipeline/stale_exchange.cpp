@@ -247,16 +247,16 @@ void StaleExchange::drain() {
 
 ExchangeCounters StaleExchange::counters() const {
   ExchangeCounters sum;
-  for (const auto& e : exchanges_) {
-    const ExchangeCounters& c = e->counters();
-    sum.bytes_sent += c.bytes_sent;
-    sum.messages_sent += c.messages_sent;
-    sum.rows_sent += c.rows_sent;
-    sum.seconds += c.seconds;
-    sum.wait_seconds += c.wait_seconds;
-    sum.flight_seconds += c.flight_seconds;
-  }
+  for (const auto& e : exchanges_) sum += e->counters();
   return sum;
+}
+
+std::map<int, ExchangeCounters> StaleExchange::counters_by_layer() const {
+  std::map<int, ExchangeCounters> by_layer;
+  for (const auto& e : exchanges_) {
+    for (const auto& [tag, c] : e->counters_by_tag()) by_layer[tag - kFirstTag] += c;
+  }
+  return by_layer;
 }
 
 void StaleExchange::reset_counters() {

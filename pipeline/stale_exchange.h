@@ -25,6 +25,7 @@
 #include <torch/arg.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,8 +75,9 @@ class StaleExchange {
   // Completes every message in flight; the next epoch runs synchronously.
   void drain();
 
-  // Summed over the rotating exchanges since the last reset.
+  // Summed over the rotating exchanges since the last reset; and split by layer.
   ExchangeCounters counters() const;
+  std::map<int, ExchangeCounters> counters_by_layer() const;
   void reset_counters();
 
   // Tags of the pipelined messages start here, clear of the synchronous exchanges' (the layer).

@@ -68,7 +68,8 @@ TEST(BnsRanks, RateZeroSendsNoHaloBytes) {
   EXPECT_LT(r.epochs.back().loss, 0.8 * r.epochs.front().loss);  // the parts still learn
 }
 
-// The options choose the strategy once (DESIGN rule 10); every epoch's metrics name it.
+// The options choose the strategy once (DESIGN rule 10); every epoch's metrics name it and
+// give its layers' communication.
 TEST(BnsRanks, OptionsChooseTheHaloSync) {
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm);
@@ -81,6 +82,11 @@ TEST(BnsRanks, OptionsChooseTheHaloSync) {
         {TrainerOptions(to).boundary_rate(0.5).pipeline(StaleOptions()), "sampled+stale"}}) {
     for (const EpochMetrics& m : train_parts(comm, dir.path(), kGcn, options).epochs) {
       EXPECT_EQ(m.halo_sync, name) << "epoch " << m.epoch;
+      // Layer 1, the only one that exchanges: its messages were in flight for some time.
+      ASSERT_EQ(m.layer_total_seconds.size(), 1u) << name;
+      EXPECT_GT(m.layer_total_seconds[0], 0) << name << ", epoch " << m.epoch;
+      EXPECT_GE(m.layer_exposed_seconds[0], 0) << name << ", epoch " << m.epoch;
+      EXPECT_EQ(m.to_json()["by_layer"]["total_comm_seconds"].size(), 1u);
     }
   }
 }

@@ -85,6 +85,15 @@ TEST(Cli, DeviceWithoutAGpuIsAClearError) {
   EXPECT_NE(nccl.out.find("--comm nccl needs a distributed run"), std::string::npos) << nccl.out;
 }
 
+void expect_png(const std::string& path) {
+  std::ifstream png(path, std::ios::binary);
+  std::string head(8, '\0');
+  png.read(head.data(), 8);
+  EXPECT_EQ(head, "\x89PNG\r\n\x1a\n") << path;
+  png.seekg(0, std::ios::end);
+  EXPECT_GT(png.tellg(), 5000) << path << ": too small to hold a plot";
+}
+
 // `halo plot`: four PNG pictures from a run's metrics, and bad metrics named by file and line.
 TEST(Cli, PlotDrawsTheRun) {
   test::TempDir dir;
@@ -94,14 +103,7 @@ TEST(Cli, PlotDrawsTheRun) {
   ASSERT_EQ(r.code, 0) << r.out;
   const auto pictures = nlohmann::json::parse(r.out.substr(r.out.find('{')))["pictures"];
   ASSERT_EQ(pictures.size(), 4u);
-  for (const auto& p : pictures) {
-    std::ifstream png(p.get<std::string>(), std::ios::binary);
-    std::string head(8, '\0');
-    png.read(head.data(), 8);
-    EXPECT_EQ(head, "\x89PNG\r\n\x1a\n") << p;
-    png.seekg(0, std::ios::end);
-    EXPECT_GT(png.tellg(), 5000) << p << ": too small to hold a plot";
-  }
+  for (const auto& p : pictures) expect_png(p.get<std::string>());
   const auto expect_error = [&](const std::string& text, const std::string& part) {
     const Outcome bad = halo("plot " + dir.write("bad.jsonl", text) + " -o " + dir.path("bad"), true);
     EXPECT_EQ(bad.code, 1) << bad.out;
@@ -114,6 +116,36 @@ TEST(Cli, PlotDrawsTheRun) {
   expect_error("", "bad.jsonl: no epochs");
   const Outcome missing = halo("plot " + dir.path("absent.jsonl") + " -o " + dir.path("bad"), true);
   EXPECT_NE(missing.out.find("absent.jsonl: cannot open the metrics file"), std::string::npos) << missing.out;
+  // A distributed run's lines: the strategy in the titles, and a picture of each layer's exposed
+  // and total communication. Without an evaluated epoch (a run stopped early) there is no
+  // accuracy picture, and the others are still drawn.
+  const std::string line =
+      R"({"epoch": 0, "loss": 1, "epoch_seconds": 1, "bytes_sent": 9, "halo_sync": "sampled+stale", )"
+      R"("by_layer": {"exposed_comm_seconds": [0.1, 0.2], "total_comm_seconds": [0.3, 0.5]}})";
+  const Outcome layered =
+      halo("plot " + dir.write("ranks.jsonl", line + "\n" + line) + " -o " + dir.path("l") + " --json", true);
+  ASSERT_EQ(layered.code, 0) << layered.out;
+  const auto drawn = nlohmann::json::parse(layered.out.substr(layered.out.find('{')))["pictures"];
+  ASSERT_EQ(drawn.size(), 4u) << drawn;
+  EXPECT_EQ(drawn.back(), dir.path("l") + "/comm_per_layer.png");
+  for (const auto& p : drawn) expect_png(p.get<std::string>());
+  std::ifstream script(dir.path("l") + "/plot.gp");
+  std::string first;
+  std::getline(script, first);
+  EXPECT_EQ(first, "strategy = \"; halo: sampled+stale\"");
+  std::ifstream layers(dir.path("l") + "/layers.dat");
+  const std::string table((std::istreambuf_iterator<char>(layers)), std::istreambuf_iterator<char>());
+  EXPECT_NE(table.find("\n1 0.1 0.3\n2 0.2 0.5\n"), std::string::npos) << table;
+  // A name that is not a strategy never reaches the gnuplot script.
+  expect_error(R"j({"epoch": 0, "loss": 1, "epoch_seconds": 1, "bytes_sent": 0, "halo_sync": "x\"; system(\"id\")"})j",
+               "bad.jsonl:1: expected \"halo_sync\" to name a strategy");
+  expect_error(line + "\n" +
+                   R"({"epoch": 1, "loss": 1, "epoch_seconds": 1, "bytes_sent": 0, )"
+                   R"("by_layer": {"exposed_comm_seconds": [0.1], "total_comm_seconds": [0.3]}})",
+               "bad.jsonl:2: by_layer lists 1 and 1 layers, earlier lines 2");
+  expect_error(
+      R"({"epoch": 0, "loss": 1, "epoch_seconds": 1, "bytes_sent": 0, "by_layer": {"exposed_comm_seconds": 1}})",
+      "bad.jsonl:1: by_layer.exposed_comm_seconds is not a list");
 }
 
 // halo-run builds the mpirun line from its options, counts ranks from the partition and refuses

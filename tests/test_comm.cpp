@@ -359,6 +359,16 @@ TEST(CommHaloExchange, CountersMatchThePlan) {
   EXPECT_EQ(exchange.counters().bytes_sent, plan.rows_received() * 3 * 4);
   EXPECT_EQ(exchange.counters().messages_sent, peers_from);
   EXPECT_EQ(exchange.counters().rows_sent, plan.rows_received());
+  // By the caller's tag: each exchange where its tag says, and the tags sum to the whole.
+  exchange.bcast(at::zeros({plan.num_inner, 7}, at::kDouble), 2, "counters");
+  const auto& by_tag = exchange.counters_by_tag();
+  ASSERT_EQ(by_tag.size(), 2u);
+  EXPECT_EQ(by_tag.at(0).bytes_sent, plan.rows_received() * 3 * 4);
+  EXPECT_EQ(by_tag.at(2).bytes_sent, plan.rows_sent() * 7 * 8);
+  EXPECT_NEAR(by_tag.at(0).seconds + by_tag.at(2).seconds, exchange.counters().seconds, 1e-12);
+  EXPECT_NEAR(by_tag.at(0).wait_seconds + by_tag.at(2).wait_seconds, exchange.counters().wait_seconds, 1e-12);
+  exchange.reset_counters();
+  EXPECT_TRUE(exchange.counters_by_tag().empty());
 }
 
 TEST(CommHaloExchange, RejectsMisuse) {

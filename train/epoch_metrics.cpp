@@ -34,6 +34,9 @@ nlohmann::json EpochMetrics::to_json() const {
   j["by_rank"] = {{"compute_seconds", compute_by_rank},
                   {"exposed_comm_seconds", exposed_by_rank},
                   {"allreduce_seconds", allreduce_by_rank}};
+  if (!layer_exposed_seconds.empty()) {
+    j["by_layer"] = {{"exposed_comm_seconds", layer_exposed_seconds}, {"total_comm_seconds", layer_total_seconds}};
+  }
   if (evaluated) {
     j["train_acc"] = accuracy.train;
     j["val_acc"] = accuracy.val;
@@ -43,12 +46,21 @@ nlohmann::json EpochMetrics::to_json() const {
   return j;
 }
 
-void EpochMetrics::add_exchanges(const ExchangeCounters& c) {
+void EpochMetrics::add_exchanges(const ExchangeCounters& c, const std::map<int, ExchangeCounters>& by_layer,
+                                 int64_t layers) {
   exchange_seconds += c.seconds;
   bytes_sent += c.bytes_sent;
   messages_sent += c.messages_sent;
   exposed_comm_seconds += c.wait_seconds;
   total_comm_seconds += c.flight_seconds;
+  if (by_layer.empty()) return;
+  layer_exposed_seconds.assign(static_cast<size_t>(std::max<int64_t>(layers - 1, 0)), 0.0);
+  layer_total_seconds = layer_exposed_seconds;
+  for (const auto& [layer, counters] : by_layer) {
+    if (layer < 1 || layer >= layers) continue;
+    layer_exposed_seconds[layer - 1] += counters.wait_seconds;
+    layer_total_seconds[layer - 1] += counters.flight_seconds;
+  }
 }
 
 std::string EpochMetrics::progress_note() const {
@@ -75,15 +87,19 @@ nlohmann::json TrainResult::to_json() const {
 }
 
 void spread_over_ranks(EpochMetrics& m, Communicator* comm) {
-  const std::vector<double> mine = {m.epoch_seconds,
-                                    m.compute_seconds,
-                                    m.exchange_seconds,
-                                    m.allreduce_seconds,
-                                    static_cast<double>(m.bytes_sent),
-                                    static_cast<double>(m.peak_rss_bytes),
-                                    static_cast<double>(m.halo_rows),
-                                    m.exposed_comm_seconds,
-                                    m.total_comm_seconds};
+  std::vector<double> mine = {m.epoch_seconds,
+                              m.compute_seconds,
+                              m.exchange_seconds,
+                              m.allreduce_seconds,
+                              static_cast<double>(m.bytes_sent),
+                              static_cast<double>(m.peak_rss_bytes),
+                              static_cast<double>(m.halo_rows),
+                              m.exposed_comm_seconds,
+                              m.total_comm_seconds};
+  // The per-layer seconds ride along (every rank has as many: the same model).
+  const size_t fixed = mine.size(), layers = m.layer_exposed_seconds.size();
+  mine.insert(mine.end(), m.layer_exposed_seconds.begin(), m.layer_exposed_seconds.end());
+  mine.insert(mine.end(), m.layer_total_seconds.begin(), m.layer_total_seconds.end());
   const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
   const int64_t n = static_cast<int64_t>(mine.size());
   // The sum also carries the per-rank breakdown: each rank fills its own slots, the others are 0.
@@ -106,6 +122,10 @@ void spread_over_ranks(EpochMetrics& m, Communicator* comm) {
                            &m.rss_spread,   &m.halo_spread,    &m.exposed_spread,  &m.total_comm_spread};
   for (size_t i = 0; i < std::size(spreads); ++i)
     *spreads[i] = {max[i].item<double>(), sum[i].item<double>() / m.ranks};
+  for (size_t l = 0; l < layers; ++l) {
+    m.layer_exposed_seconds[l] = max[static_cast<int64_t>(fixed + l)].item<double>();
+    m.layer_total_seconds[l] = max[static_cast<int64_t>(fixed + layers + l)].item<double>();
+  }
 }
 
 }  // namespace halo

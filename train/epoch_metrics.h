@@ -2,6 +2,7 @@
 // What a training epoch and a run report: the epoch's times, communication and accuracies, each
 // spread over the ranks (max: what the job waits for; mean: the imbalance), as the JSON line the
 // metrics log holds; and the run's best-validation result (DESIGN rule 6).
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,9 +44,14 @@ struct EpochMetrics {
       exposed_spread, total_comm_spread;
   // Each rank's compute, exposed communication and allreduce seconds (the epoch-time breakdown).
   std::vector<double> compute_by_rank, exposed_by_rank, allreduce_by_rank;
+  // Layer l >= 1 at l - 1 (layer 0 never exchanges): the seconds waited for its halo rows and
+  // gradients (exposed) and its messages' seconds in flight (total), max over ranks. Empty in
+  // one process.
+  std::vector<double> layer_exposed_seconds, layer_total_seconds;
 
-  // The epoch's exchange time, bytes, messages and communication seconds.
-  void add_exchanges(const ExchangeCounters& c);
+  // The epoch's exchange time, bytes, messages and communication seconds; by_layer: the same by
+  // layer of a model of `layers` layers (none: one process).
+  void add_exchanges(const ExchangeCounters& c, const std::map<int, ExchangeCounters>& by_layer, int64_t layers);
   nlohmann::json to_json() const;
   // The progress line's note: loss, validation accuracy when evaluated, share of communication.
   std::string progress_note() const;

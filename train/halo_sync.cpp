@@ -76,10 +76,12 @@ class ExchangeSync : public DistributedSync {
     halo.fill = exchange_fill(epoch_exchange(), scale(), fmt::format("epoch {}", epoch));
     return halo;
   }
-  ExchangeCounters counters() const override { return sampled_ ? sampled_exchange_->counters() : exchange_.counters(); }
+  ExchangeCounters counters() const override { return epoch_exchange().counters(); }
+  // halo_fill's tag is the layer.
+  std::map<int, ExchangeCounters> counters_by_layer() const override { return epoch_exchange().counters_by_tag(); }
 
  private:
-  HaloExchange& epoch_exchange() { return sampled_ ? *sampled_exchange_ : exchange_; }
+  HaloExchange& epoch_exchange() const { return sampled_ ? *sampled_exchange_ : exchange_; }
   std::unique_ptr<HaloExchange> sampled_exchange_;  // the sample's plan
 };
 
@@ -104,6 +106,7 @@ class StaleSync : public DistributedSync {
   // Behind the allreduce, not ahead of it (stale_exchange.h).
   void after_allreduce() override { stale_->send_gradients(); }
   ExchangeCounters counters() const override { return stale_->counters(); }
+  std::map<int, ExchangeCounters> counters_by_layer() const override { return stale_->counters_by_layer(); }
   void drain() override { stale_->drain(); }
   bool has_state() const override { return true; }
   c10::Dict<std::string, at::Tensor> checkpoint_state() override { return stale_->checkpoint_state(); }

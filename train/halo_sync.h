@@ -13,6 +13,7 @@
 #include <ATen/core/Dict.h>
 #include <ATen/core/Tensor.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,8 +43,9 @@ class HaloSync {
   virtual void after_allreduce() {}
   // Exact rows for an evaluation: full halo, synchronous; `what` names its exchanges.
   virtual EpochHalo exact(const std::string& what) = 0;
-  // The training exchanges since begin_epoch().
+  // The training exchanges since begin_epoch(), and the same by layer (>= 1).
   virtual ExchangeCounters counters() const { return {}; }
+  virtual std::map<int, ExchangeCounters> counters_by_layer() const { return {}; }
   // Completes every message in flight (the end of training).
   virtual void drain() {}
   // What a checkpoint keeps so that a resumed run continues bit for bit: nothing unless

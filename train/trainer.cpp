@@ -209,7 +209,7 @@ EpochMetrics Trainer::step() {
   clock = Stopwatch();
   optimizer_->step();
   m.optimizer_seconds = clock.seconds();
-  m.add_exchanges(sync_->counters());
+  m.add_exchanges(sync_->counters(), sync_->counters_by_layer(), model_->num_layers());
   m.compute_seconds = m.forward_seconds + m.backward_seconds + m.optimizer_seconds - m.exchange_seconds;
   if (comm_ && options_.check_replicas()) check_replicas(model_, *comm_, epoch_);
   m.epoch_seconds = epoch_clock.seconds();
