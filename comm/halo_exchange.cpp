@@ -196,8 +196,8 @@ void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
   }
   wait(*state->transfer, state->tag);
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
-    const int64_t first = plan_.send_offsets[j], count = plan_.rows_to(j);
-    if (count > 0) owned.index_add_(0, send_index_.narrow(0, first, count), received.narrow(0, first, count));
+    const int64_t first = plan_.send_offsets[j], rows = plan_.rows_to(j);
+    if (rows > 0) owned.index_add_(0, send_index_.narrow(0, first, rows), received.narrow(0, first, rows));
   }
   ExchangeCounters c;
   c.seconds = watch.seconds();

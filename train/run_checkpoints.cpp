@@ -25,8 +25,7 @@ RunCheckpoints::RunCheckpoints(const std::string& dir, uint64_t seed, bool resum
 }
 
 void RunCheckpoints::save(const RunState& run) {
-  const std::string& dir = dir_;
-  const fs::path folder = fs::path(dir) / checkpoint_folder(run.epoch);
+  const fs::path folder = fs::path(dir_) / checkpoint_folder(run.epoch);
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw Error(fmt::format("cannot create checkpoint folder {}: {}", folder.string(), ec.message()));
@@ -69,11 +68,11 @@ void RunCheckpoints::save(const RunState& run) {
   };
   save(run.model, "model.pt");
   save(run.optimizer, "optimizer.pt");
-  write_checkpoint_state(dir, state);
+  write_checkpoint_state(dir_, state);
   // Only now is the previous checkpoint (this run's, or the one it resumed or overwrote) no
   // longer needed; of it, only the files its manifest lists are deleted.
   if (folder_->previous && folder_->previous->epoch != run.epoch) {
-    remove_checkpoint_files(dir, *folder_->previous);
+    remove_checkpoint_files(dir_, *folder_->previous);
   }
   folder_->previous = state;
   if (comm_) comm_->barrier(fmt::format("epoch {}, checkpoint", run.epoch));
