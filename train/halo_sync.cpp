@@ -27,7 +27,7 @@ class LocalSync : public HaloSync {
 
  private:
   const Block& block_;
-  const at::Tensor& input_;
+  at::Tensor input_;
 };
 
 // What the distributed strategies share: the full halo (evaluation always uses it) and, under
@@ -55,7 +55,7 @@ class DistributedSync : public HaloSync {
   std::string sampled_prefix() const { return sampled_ ? "sampled+" : ""; }
 
   const Block& block_;
-  const at::Tensor& input_;
+  at::Tensor input_;
   HaloExchange& exchange_;
   std::unique_ptr<SampledHalo> sampled_;  // null: the full halo
 };

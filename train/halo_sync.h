@@ -63,13 +63,13 @@ struct HaloSyncOptions {
   at::Device device = at::kCPU;          // where the sample's scale lives
 };
 
-// One process: `block` (the whole graph) and its input rows, both outliving the strategy.
+// One process: `block` (the whole graph, outliving the strategy) and its input rows.
 std::unique_ptr<HaloSync> local_sync(const Block& block, const at::Tensor& input);
 
 // A rank of a distributed job: full, sampled, stale or sampled+stale as the options say. block:
 // this rank's, over [inner | full halo] columns; input: its rows for every column, or layer 0's
-// precomputed rows (precomputed); exchange: over the full halo plan, through comm. All three
-// outlive the strategy.
+// precomputed rows (precomputed); exchange: over the full halo plan, through comm. block and
+// exchange outlive the strategy.
 std::unique_ptr<HaloSync> distributed_sync(const Block& block, const at::Tensor& input, bool precomputed,
                                            HaloExchange& exchange, std::shared_ptr<Communicator> comm,
                                            const HaloSyncOptions& options);

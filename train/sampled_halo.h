@@ -14,7 +14,7 @@ namespace halo {
 class SampledHalo {
  public:
   // block: over [inner | full halo]; input: its rows for every column, or layer 0's precomputed
-  // rows (precomputed). Both outlive this. scale lives on `device`.
+  // rows (precomputed); block outlives this. scale lives on `device`.
   SampledHalo(const Block& block, const at::Tensor& input, bool precomputed, const HaloPlan& full, double rate,
               uint64_t seed, at::Device device);
 
@@ -29,7 +29,7 @@ class SampledHalo {
 
  private:
   const Block& full_block_;
-  const at::Tensor& input_;
+  at::Tensor input_;
   bool precomputed_;
   at::Device device_;
   BoundarySampler sampler_;
