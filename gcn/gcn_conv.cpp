@@ -47,6 +47,29 @@ at::Tensor GCNConvImpl::forward_fused(const Block& block, const at::Tensor& x, c
   return forward_precomputed(aggregate(block, Loops::with, apply_input_ops(x, ops), agg), {});
 }
 
+// The sum over the inner columns (with the self-loops) while the halo rows travel, then over the
+// halo columns; the bias before, the ReLU after the sum.
+at::Tensor GCNConvImpl::forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
+                                           const InputOps& ops) {
+  check_layer_input("GCNConv", block.inner_part(), inner, options.in_features());
+  const int64_t n = block.num_rows();
+  const auto [inner_ops, halo_ops] = split_input_ops(block, ops);
+  const AggregateOptions agg = normalisation(block, inner.scalar_type());
+  AggregateOptions inner_agg = agg, halo_agg = agg;
+  inner_agg.col_scale = agg.col_scale.narrow(0, 0, n);
+  halo_agg.col_scale = agg.col_scale.narrow(0, n, block.num_cols() - n);
+  at::Tensor y;
+  if (project_first(block, Loops::with, options.in_features(), options.out_features())) {
+    inner_agg.bias = bias;
+    y = aggregate(block.inner_part(), Loops::with, input_project(inner, inner_ops, {{weight}})[0], inner_agg);
+    y.add_(aggregate(block.halo_part(), Loops::without, input_project(halo(), halo_ops, {{weight}})[0], halo_agg));
+    return relu_ ? y.relu_() : y;
+  }
+  y = aggregate(block.inner_part(), Loops::with, apply_input_ops(inner, inner_ops), inner_agg);
+  y.add_(aggregate(block.halo_part(), Loops::without, apply_input_ops(halo(), halo_ops), halo_agg));
+  return forward_precomputed(y, {});
+}
+
 at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {
   check_layer_input("GCNConv", block, x, options.in_features());
   torch::NoGradGuard no_grad;

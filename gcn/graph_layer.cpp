@@ -1,5 +1,6 @@
 #include "gcn/graph_layer.h"
 
+#include <ATen/Functions.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -34,6 +35,22 @@ namespace {
 
 at::Tensor GraphLayerImpl::forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) {
   return forward(block, apply_input_ops(x, ops));
+}
+
+at::Tensor GraphLayerImpl::forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
+                                              const InputOps& ops) {
+  return forward_fused(block, at::cat({inner, halo()}), ops);
+}
+
+std::pair<InputOps, InputOps> split_input_ops(const Block& block, const InputOps& ops) {
+  std::pair<InputOps, InputOps> split{ops, ops};
+  const at::Tensor& ids = ops.dropout.ids;
+  if (ids.defined()) {
+    const int64_t n = block.num_rows();
+    split.first.dropout.ids = ids.narrow(0, 0, n);
+    split.second.dropout.ids = ids.narrow(0, n, ids.size(0) - n);
+  }
+  return split;
 }
 
 at::Tensor GraphLayerImpl::precompute(const Block&, const at::Tensor&) { no_precompute(name()); }

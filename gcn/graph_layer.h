@@ -10,10 +10,16 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
+
 #include "gcn/graph_ops.h"
 #include "sampling/block.h"
 
 namespace halo {
+
+// The halo rows of a layer's input while they travel (--overlap): calling it waits for them and
+// returns them, [block.num_cols() - block.num_rows(), F], differentiable.
+using LateHalo = std::function<at::Tensor()>;
 
 class GraphLayerImpl : public torch::nn::Module {
  public:
@@ -32,6 +38,12 @@ class GraphLayerImpl : public torch::nn::Module {
   virtual bool fuses_input() const { return false; }
   // forward(block, apply_input_ops(x, ops)); the default computes exactly that.
   virtual at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops);
+  // Overlapped exchange: forward_fused(block, [inner | halo()], ops), where the layer computes
+  // what it can from the inner rows (inner: [block.num_rows(), in]) before it calls halo() --
+  // e.g. the inner columns' part of its aggregation over block.inner_part(), then the halo
+  // columns' over block.halo_part(). The default waits first: exact, nothing overlapped.
+  virtual at::Tensor forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
+                                        const InputOps& ops);
   // Whether forward accepts sparse rows as x (sparse_features.h): layers that project x with
   // graph_ops' project() before touching it otherwise. A Trainer then hands the first layer
   // mostly-zero input features as sparse rows.
@@ -66,6 +78,10 @@ TORCH_MODULE(GraphLayer);
 // Throws Error naming `layer` unless x is [block.num_cols(), in_features]: the first line of a
 // layer's forward.
 void check_layer_input(const char* layer, const Block& block, const at::Tensor& x, int64_t in_features);
+
+// ops for the inner rows and for the halo rows of a split input (forward_overlapped): the same
+// ops, each with its rows' node ids.
+std::pair<InputOps, InputOps> split_input_ops(const Block& block, const InputOps& ops);
 
 // Whether a layer that aggregates and projects x: [cols, in] -> [rows, out] does less work
 // projecting first (every column's row, then aggregating at width out) than aggregating first

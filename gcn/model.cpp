@@ -66,19 +66,36 @@ ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, doub
   }
 }
 
-at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill,
-                              Input input) {
+at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill, Input input,
+                              const HaloPost& post) {
   at::Tensor h = x;
   const int64_t n = num_layers();
   for (int64_t l = 0; l < n; ++l) {
-    if (l > 0 && fill) h = fill(h, static_cast<int>(l));
+    const bool late = l > 0 && post;
+    if (l > 0 && fill && !late) h = fill(h, static_cast<int>(l));
     // Masks keyed by global node id: a halo row is dropped exactly as its owner drops it.
-    const KeyedDropout dropout{dropout_, stream_key(key, l, 0), block.node_ids().narrow(0, 0, h.size(0)),
-                               is_training()};
+    const KeyedDropout dropout{dropout_, stream_key(key, l, 0),
+                               block.node_ids().narrow(0, 0, late ? block.num_cols() : h.size(0)), is_training()};
     GraphLayer layer = this->layer(l);
     layer->set_random_key(stream_key(key, l, 1));
     const InputOps ops{l > 0 && relu_to_next_[l - 1], dropout};
-    if (l == 0 && input == Input::precomputed) {
+    if (late) {
+      // A layer that never asked for its halo rows would leave their messages unreceived.
+      const LateHalo halo = post(h, static_cast<int>(l));
+      bool asked = false;
+      h = layer->forward_overlapped(
+          block, h,
+          [&] {
+            asked = true;
+            return halo();
+          },
+          ops);
+      if (!asked) {
+        halo();
+        throw Error(fmt::format("model: layer {} ({}) returned from forward_overlapped without calling halo()", l,
+                                layer->name()));
+      }
+    } else if (l == 0 && input == Input::precomputed) {
       h = layer->forward_precomputed(h, dropout);  // the layer applies the dropout (input_project)
     } else if (layer->fuses_input()) {
       h = layer->forward_fused(block, h, ops);

@@ -30,6 +30,9 @@ struct ModelOptions {
 
 // Hidden rows of the Block's rows -> rows of all its columns, before layer `layer` (>= 1).
 using HaloFill = std::function<at::Tensor(const at::Tensor& rows, int layer)>;
+// Or, overlapped (--overlap): posts the exchange of the halo rows before layer `layer` (>= 1) and
+// returns at once; the layer waits when it needs them (GraphLayerImpl::forward_overlapped).
+using HaloPost = std::function<LateHalo(const at::Tensor& rows, int layer)>;
 
 // What Model::forward's x holds: the input features of the Block's columns, or the first layer's
 // precompute of them (GraphLayerImpl::precompute), one row per Block row.
@@ -45,9 +48,10 @@ class ModelImpl : public torch::nn::Module {
   // x: [block.num_cols(), in_features], dense or, if takes_sparse_input(), sparse rows -> logits
   // [block.num_rows(), classes]; or, with Input::precomputed, precompute_input()'s result.
   // `key` seeds this forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be
-  // empty when the Block has no halo. Dropout applies to whichever input x is.
+  // empty when the Block has no halo; `post`, when given, replaces it. Dropout applies to
+  // whichever input x is.
   at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {},
-                     Input input = Input::features);
+                     Input input = Input::features, const HaloPost& post = {});
 
   // Whether the first layer splits off a parameter-free precompute of its input.
   bool precomputes_input() const { return layer(0)->precomputes(); }

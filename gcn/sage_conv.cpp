@@ -57,6 +57,30 @@ at::Tensor SAGEConvImpl::forward_fused(const Block& block, const at::Tensor& x, 
   return weight_root.defined() ? project(leading_rows(t, block.num_rows()), weight_root, y) : y;
 }
 
+// The mean over the inner columns while the halo rows travel, then the halo columns' share.
+at::Tensor SAGEConvImpl::forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
+                                            const InputOps& ops) {
+  check_layer_input("SAGEConv", block.inner_part(), inner, options.in_features());
+  const auto [inner_ops, halo_ops] = split_input_ops(block, ops);
+  AggregateOptions agg = mean(block, inner.scalar_type());
+  if (project_first(block, Loops::without, options.in_features(), options.out_features())) {
+    std::vector<Projection> projections{{weight_neighbors}};
+    if (weight_root.defined()) projections.push_back({weight_root});
+    const std::vector<at::Tensor> ys = input_project(inner, inner_ops, projections);
+    const AggregateOptions halo_agg = agg;
+    agg.bias = bias;
+    const at::Tensor y = aggregate(block.inner_part(), Loops::without, ys[0], agg);
+    if (weight_root.defined()) y.add_(ys[1]);
+    return y.add_(aggregate(block.halo_part(), Loops::without, input_project(halo(), halo_ops, {{weight_neighbors}})[0],
+                            halo_agg));
+  }
+  const at::Tensor t = apply_input_ops(inner, inner_ops);
+  const at::Tensor a = aggregate(block.inner_part(), Loops::without, t, agg);
+  a.add_(aggregate(block.halo_part(), Loops::without, apply_input_ops(halo(), halo_ops), agg));
+  const at::Tensor y = project(a, weight_neighbors, bias);
+  return weight_root.defined() ? project(t, weight_root, y) : y;
+}
+
 at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {
   check_layer_input("SAGEConv", block, x, options.in_features());
   torch::NoGradGuard no_grad;

@@ -111,6 +111,10 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       cmd->add_flag("--pipeline", a.pipeline,
                     "PipeGCN: compute with one-epoch-stale halo rows and gradients while this epoch's travel");
   pipeline->needs(parts);
+  cmd->add_flag("--overlap", a.trainer.overlap(),
+                "Exact halo rows, overlapped: each layer computes its inner part while its halo rows travel")
+      ->needs(parts)
+      ->excludes(pipeline);
   cmd->add_flag("--smooth-features", a.stale.smooth_features(), "Pipeline: moving average of the stale halo rows")
       ->needs(pipeline);
   cmd->add_flag("--smooth-gradients", a.stale.smooth_gradients(), "Pipeline: moving average of the stale gradients")

@@ -40,7 +40,7 @@ Block::Block(Csr adjacency, std::vector<int32_t> in_degree, std::vector<int32_t>
 
 Block Block::keep_columns(const std::vector<int32_t>& columns) const {
   const int64_t rows = num_rows();
-  bool valid = static_cast<int64_t>(columns.size()) >= rows;
+  bool valid = rows_are_columns_ && static_cast<int64_t>(columns.size()) >= rows;
   for (size_t i = 0; valid && i < columns.size(); ++i) {
     valid = (static_cast<int64_t>(i) < rows ? columns[i] == static_cast<int32_t>(i) : columns[i] > columns[i - 1]) &&
             columns[i] < num_cols();
@@ -81,10 +81,43 @@ Block Block::whole_graph(const Graph& g) {
   return Block(std::move(a), simple.in_degrees(), simple.out_degrees(), std::move(ids));
 }
 
+const Block& Block::inner_part() const {
+  return lazily(inner_part_, [&] {
+    std::vector<int32_t> inner(static_cast<size_t>(num_rows()));
+    std::iota(inner.begin(), inner.end(), 0);
+    return keep_columns(inner);
+  });
+}
+
+const Block& Block::halo_part() const {
+  return lazily(halo_part_, [&] {
+    const int64_t first = num_rows();
+    Block b;
+    b.rows_are_columns_ = false;
+    Csr& a = b.adjacency_;
+    a.cols = num_cols() - first;
+    a.offsets.reserve(static_cast<size_t>(first) + 1);
+    for (int64_t r = 0; r < first; ++r) {
+      // Columns are sorted: the halo ones end each row.
+      const int32_t* begin = adjacency_.indices.data() + adjacency_.offsets[r];
+      const int32_t* end = adjacency_.indices.data() + adjacency_.offsets[r + 1];
+      for (const int32_t* c = std::lower_bound(begin, end, static_cast<int32_t>(first)); c != end; ++c) {
+        a.indices.push_back(static_cast<int32_t>(*c - first));
+      }
+      a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
+    }
+    b.in_degree_ = in_degree_.narrow(0, first, a.cols);
+    b.out_degree_ = out_degree_.narrow(0, first, a.cols);
+    b.node_ids_ = node_ids_.narrow(0, first, a.cols);
+    return b;
+  });
+}
+
 const Csr& Block::adjacency_t() const {
   return lazily(adjacency_t_, [&] { return adjacency_.transposed(); });
 }
 const Csr& Block::with_self_loops() const {
+  if (!rows_are_columns_) throw Error("Block: a halo part has no self-loops (its rows are not its columns)");
   return lazily(loops_, [&] { return adjacency_.with_diagonal(); });
 }
 const Csr& Block::with_self_loops_t() const {
@@ -103,6 +136,8 @@ void Block::to(at::Device device) {
   out_degree_ = out_degree_.to(device);
   node_ids_ = node_ids_.to(device);
   for (auto& t : tensors_) t.reset();
+  inner_part_.reset();
+  halo_part_.reset();
 }
 
 const CsrTensors& Block::tensors(const Csr& a) const {

@@ -36,6 +36,14 @@ class Block {
   // per-epoch Block over the sampled halo.
   Block keep_columns(const std::vector<int32_t>& columns) const;
 
+  // The entries split by column, for a layer that aggregates the inner columns while the halo
+  // rows travel (--overlap). inner_part(): the rows over columns 0 .. rows-1, a Block like any
+  // other; halo_part(): the rows over the columns from `rows` on, renumbered from 0, with their
+  // degrees and ids -- its rows are not its columns, so it has no Loops::with (that throws).
+  // Built on first use and kept.
+  const Block& inner_part() const;
+  const Block& halo_part() const;
+
   int64_t num_rows() const { return adjacency_.rows(); }
   int64_t num_cols() const { return adjacency_.cols; }
 
@@ -66,8 +74,10 @@ class Block {
   Csr adjacency_;
   at::Tensor in_degree_, out_degree_, node_ids_;
   mutable std::unique_ptr<Csr> adjacency_t_, loops_, loops_t_;
-  mutable std::unique_ptr<bool> symmetric_;  // whether adjacency_ is (with_diagonal keeps it so)
+  mutable std::unique_ptr<bool> symmetric_;         // whether adjacency_ is (with_diagonal keeps it so)
   mutable std::unique_ptr<CsrTensors> tensors_[4];  // by adjacency, in the order above
+  mutable std::unique_ptr<Block> inner_part_, halo_part_;
+  bool rows_are_columns_ = true;  // false in a halo part
 };
 
 }  // namespace halo

@@ -78,6 +78,8 @@ TEST(BnsRanks, OptionsChooseTheHaloSync) {
   for (const auto& [options, name] :
        {std::pair{to, "full"},
         {TrainerOptions(to).boundary_rate(0.5), "sampled"},
+        {TrainerOptions(to).overlap(true), "overlap"},
+        {TrainerOptions(to).boundary_rate(0.5).overlap(true), "sampled+overlap"},
         {TrainerOptions(to).pipeline(StaleOptions()), "stale"},
         {TrainerOptions(to).boundary_rate(0.5).pipeline(StaleOptions()), "sampled+stale"}}) {
     for (const EpochMetrics& m : train_parts(comm, dir.path(), kGcn, options).epochs) {
@@ -89,6 +91,9 @@ TEST(BnsRanks, OptionsChooseTheHaloSync) {
       EXPECT_EQ(m.to_json()["by_layer"]["total_comm_seconds"].size(), 1u);
     }
   }
+  test::expect_error(
+      [&] { train_parts(comm, dir.path(), kGcn, TrainerOptions(to).overlap(true).pipeline(StaleOptions())); },
+      {"the pipeline and the overlap", "choose one"});
 }
 
 // DESIGN rule 3's promise, on real data: Kipf's setup, METIS parts, mean test accuracy (at the

@@ -1,8 +1,9 @@
 // The distributed Trainer against the single-process one (DESIGN rule 2): on K ranks (the
 // ctest entries run this binary under mpirun with K = 1, 2, 4), per-epoch losses equal the
 // one-process losses within 1e-5 relative and the accuracies are the same, with dropout on --
-// with the full halo, and through the BNS-GCN sampler at boundary rate 1; with layer 0's
-// aggregation precomputed at set-up (GCN and SAGE) and without.
+// with the full halo, through the BNS-GCN sampler at boundary rate 1, and overlapped (with and
+// without the sampler); with layer 0's aggregation precomputed at set-up (GCN and SAGE) and
+// without.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -20,35 +21,39 @@ using test::SharedDir;
 using test::train_parts;
 using test::train_whole;
 
-using EquivalenceCase = std::tuple<std::string, std::string, bool, bool>;  // data, model, sampler, precompute
+// data, model, halo sync ("full", "sampled", "overlap", "sampled+overlap"), precompute
+using EquivalenceCase = std::tuple<std::string, std::string, std::string, bool>;
 class Equivalence : public testing::TestWithParam<EquivalenceCase> {};
 
-// Every data set, model, with and without the sampler, and with layer 0 precomputed where the
-// model can (not GAT: its weights enter its aggregation).
+// Every data set, model and halo sync, with layer 0 precomputed where the model can (not GAT:
+// its weights enter its aggregation); the overlap changes layers >= 1 only, so it runs without.
 std::vector<EquivalenceCase> equivalence_cases() {
   std::vector<EquivalenceCase> cases;
   for (const char* spec : {"cora", "community:nodes=3000"})
     for (const char* kind : {"gcn", "sage", "gat"})
-      for (const bool sampled : {false, true})
+      for (const char* sync : {"full", "sampled", "overlap", "sampled+overlap"})
         for (const bool precompute : {false, true})
-          if (!(precompute && std::string(kind) == "gat")) cases.emplace_back(spec, kind, sampled, precompute);
+          if (!(precompute && (std::string(kind) == "gat" || std::string(sync).find("overlap") != std::string::npos)))
+            cases.emplace_back(spec, kind, sync, precompute);
   return cases;
 }
 
 TEST_P(Equivalence, KRanksTrainLikeOneProcess) {
-  const auto& [spec, kind, sampled, precompute] = GetParam();
+  const auto& [spec, kind, sync, precompute] = GetParam();
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm);
   const std::optional<Dataset> d = partition_for_ranks(*comm, spec, dir.path());
   const ModelOptions mo = ModelOptions().kind(kind).hidden(kind == "gat" ? 8 : 16).dropout(0.5);
   const TrainerOptions to = TrainerOptions().epochs(20).eval_every(5).seed(7).precompute_input(precompute);
-  const TrainResult parts = train_parts(comm, dir.path(), mo, sampled ? TrainerOptions(to).boundary_rate(1.0) : to);
+  TrainerOptions ranks = TrainerOptions(to).overlap(sync.find("overlap") != std::string::npos);
+  if (sync.find("sampled") != std::string::npos) ranks.boundary_rate(1.0);
+  const TrainResult parts = train_parts(comm, dir.path(), mo, ranks);
   if (comm->rank() == 0) expect_same_run(parts, train_whole(*d, mo, to));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Equivalence, testing::ValuesIn(equivalence_cases()), [](const auto& info) {
-  std::string name = std::get<0>(info.param).substr(0, 9) + "_" + std::get<1>(info.param) +
-                     (std::get<2>(info.param) ? "_sampler" : "") + (std::get<3>(info.param) ? "_precomputed" : "");
+  std::string name = std::get<0>(info.param).substr(0, 9) + "_" + std::get<1>(info.param) + "_" +
+                     std::get<2>(info.param) + (std::get<3>(info.param) ? "_precomputed" : "");
   for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return name;
 });

@@ -1,6 +1,7 @@
 // The built-in layers' precompute split (DESIGN rule 4): forward(block, x) equals
 // forward_precomputed(precompute(block, x)), values and weight gradients, on a part-shaped Block
-// (halo columns), for dense and sparse-row inputs; and the Trainer's choice of it.
+// (halo columns), for dense and sparse-row inputs; and the Trainer's choice of it. Their
+// overlapped forward (inner columns first, halo rows late) against the fused one.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -10,9 +11,9 @@
 #include "gcn/gcn_conv.h"
 #include "gcn/sage_conv.h"
 #include "gcn/sparse_features.h"
-#include "train/trainer.h"
 #include "random_blocks.h"
 #include "test_support.h"
+#include "train/trainer.h"
 
 namespace halo {
 namespace {
@@ -69,6 +70,83 @@ TEST(Precompute, SageSplitMatchesForward) {
       expect_split_matches_forward(*sage, 9);
     }
   }
+}
+
+// forward_overlapped(block, inner, halo, ops) against forward_fused(block, [inner | halo], ops):
+// values and the gradients of the inner rows, the halo rows and the weights, with the previous
+// layer's ReLU and a dropout to apply. Backward reaches the halo rows before the inner rows (so
+// their gradients travel while the inner ones are computed).
+void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in) {
+  const Block block = random_block(40, 70, 11, 12);
+  const int64_t n = block.num_rows();
+  torch::manual_seed(6);
+  const at::Tensor x = at::randn({block.num_cols(), in}, at::kDouble);
+  layer.to(at::kDouble);
+  layer.train();
+  const InputOps ops{true, {0.5, 42, block.node_ids(), true}};
+  const at::Tensor fused_x = x.clone().requires_grad_();
+  const at::Tensor fused = layer.forward_fused(block, fused_x, ops);
+  const at::Tensor factors = at::rand_like(fused);
+  const std::vector<at::Tensor> fused_grads = weight_gradients(layer, fused, factors);
+
+  const at::Tensor inner = x.narrow(0, 0, n).clone().requires_grad_();
+  const at::Tensor halo = x.narrow(0, n, x.size(0) - n).clone().requires_grad_();
+  std::vector<std::string> order;
+  inner.register_hook([&](const at::Tensor&) { order.push_back("inner"); });
+  halo.register_hook([&](const at::Tensor&) { order.push_back("halo"); });
+  bool asked = false;
+  const at::Tensor late = layer.forward_overlapped(
+      block, inner,
+      [&] {
+        asked = true;
+        return halo;
+      },
+      ops);
+  EXPECT_TRUE(asked);
+  EXPECT_TRUE(at::allclose(late, fused, 1e-12, 1e-12));
+  const std::vector<at::Tensor> late_grads = weight_gradients(layer, late, factors);
+  for (size_t i = 0; i < late_grads.size(); ++i) EXPECT_TRUE(at::allclose(late_grads[i], fused_grads[i], 1e-12, 1e-12));
+  EXPECT_TRUE(at::allclose(at::cat({inner.grad(), halo.grad()}), fused_x.grad(), 1e-12, 1e-12));
+  EXPECT_EQ(order, (std::vector<std::string>{"halo", "inner"}));
+}
+
+TEST(Overlap, GcnMatchesFused) {
+  for (const int64_t out : {3, 16}) {  // projecting first and aggregating first
+    GCNConv gcn(GCNConvOptions(9, out));
+    gcn->fuse_relu();
+    expect_overlap_matches_fused(*gcn, 9);
+  }
+}
+
+TEST(Overlap, SageMatchesFused) {
+  for (const bool root : {true, false}) {
+    for (const int64_t out : {3, 16}) {
+      SAGEConv sage(SAGEConvOptions(9, out).root_weight(root));
+      expect_overlap_matches_fused(*sage, 9);
+    }
+  }
+}
+
+// A layer without its own split (GAT) waits for its halo rows first: the same results.
+TEST(Overlap, OtherLayersWaitFirst) {
+  GATConv gat(GATConvOptions(9, 4).heads(2));
+  const Block block = random_block(40, 70, 11, 12);
+  gat->to(at::kDouble);
+  gat->eval();
+  const at::Tensor x = at::randn({block.num_cols(), 9}, at::kDouble);
+  const int64_t n = block.num_rows();
+  const at::Tensor late =
+      gat->forward_overlapped(block, x.narrow(0, 0, n), [&] { return x.narrow(0, n, x.size(0) - n); }, {});
+  EXPECT_TRUE(at::allclose(late, gat->forward(block, x), 1e-12, 1e-12));
+}
+
+// A halo part's rows are not its columns: no self-loops to add.
+TEST(Overlap, HaloPartHasNoSelfLoops) {
+  const Block block = random_block(40, 70, 11, 12);
+  EXPECT_EQ(block.inner_part().num_cols(), 40);
+  EXPECT_EQ(block.halo_part().num_cols(), 30);
+  EXPECT_EQ(block.inner_part().adjacency().nnz() + block.halo_part().adjacency().nnz(), block.adjacency().nnz());
+  expect_error([&] { block.halo_part().with_self_loops(); }, {"halo part has no self-loops"});
 }
 
 // input_project against its unfused definition: values and the gradients of x, the weights and

@@ -122,26 +122,27 @@ TEST(PipelineRanks, SameSeedSameLosses) {
   for (size_t e = 0; e < a.epochs.size(); ++e) EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << "epoch " << e;
 }
 
-// Checkpoint and resume, synchronous and pipelined (with sampling and smoothing): a run that
-// stops after its checkpoint at epoch 7 and is resumed by a new Trainer gives the losses of the
-// uninterrupted run bit for bit -- the pipeline's stale rows and gradients travel in the
-// checkpoint.
+// Checkpoint and resume with every strategy (sampled, sampled and pipelined with smoothing,
+// sampled and overlapped): a run that stops after its checkpoint at epoch 7 and is resumed by a
+// new Trainer gives the losses of the uninterrupted run bit for bit -- the pipeline's stale rows
+// and gradients travel in the checkpoint.
 TEST(PipelineRanks, ResumedRunMatchesUninterruptedRun) {
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm), checkpoints(*comm);
   partition_for_ranks(*comm, "community:nodes=3000", dir.path());
+  const TrainerOptions to = TrainerOptions().epochs(12).seed(4).boundary_rate(0.5);
   const StaleOptions smooth = StaleOptions().smooth_features(true).smooth_gradients(true);
-  for (const bool pipelined : {false, true}) {
-    TrainerOptions to = TrainerOptions().epochs(12).seed(4).boundary_rate(0.5);
-    if (pipelined) to.pipeline(smooth);
-    const TrainResult whole = train_parts(comm, dir.path(), kGcn, to);
-    const std::string ckpt = checkpoints.path() + (pipelined ? "/pipelined" : "/synchronous");
-    train_parts(comm, dir.path(), kGcn, TrainerOptions(to).epochs(7).checkpoint_dir(ckpt));
-    const TrainResult rest = train_parts(comm, dir.path(), kGcn, TrainerOptions(to).checkpoint_dir(ckpt), false, true);
+  for (const auto& [name, options] : {std::pair{"sampled", to},
+                                      {"pipelined", TrainerOptions(to).pipeline(smooth)},
+                                      {"overlapped", TrainerOptions(to).overlap(true)}}) {
+    const TrainResult whole = train_parts(comm, dir.path(), kGcn, options);
+    const std::string ckpt = checkpoints.path() + "/" + name;
+    train_parts(comm, dir.path(), kGcn, TrainerOptions(options).epochs(7).checkpoint_dir(ckpt));
+    const TrainResult rest =
+        train_parts(comm, dir.path(), kGcn, TrainerOptions(options).checkpoint_dir(ckpt), false, true);
     ASSERT_EQ(rest.epochs.size(), 5u);
     for (size_t e = 0; e < rest.epochs.size(); ++e) {
-      EXPECT_EQ(rest.epochs[e].loss, whole.epochs[7 + e].loss)
-          << (pipelined ? "pipelined" : "synchronous") << ", epoch " << 7 + e;
+      EXPECT_EQ(rest.epochs[e].loss, whole.epochs[7 + e].loss) << name << ", epoch " << 7 + e;
     }
   }
 }

@@ -48,11 +48,74 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
   }
 };
 
+// One overlapped exchange: what its two nodes pass each other.
+struct InFlight : torch::CustomClassHolder {
+  HaloExchange* exchange = nullptr;
+  int tag = 0;
+  std::string what;
+  at::Tensor scale;  // optional, [num_halo]
+  at::Tensor like;   // an empty tensor with the rows' options
+  int64_t width = 0;
+  HaloExchange::Pending rows, gradients;
+};
+
+c10::intrusive_ptr<InFlight> in_flight(AutogradContext* ctx) {
+  return c10::static_intrusive_pointer_cast<InFlight>(ctx->saved_data["in_flight"].toCapsule());
+}
+
+// inner -> an empty token that makes the wait a later node than the post. Backward: inner's
+// share of the halo gradients, once they have arrived.
+class HaloPostFunction : public torch::autograd::Function<HaloPostFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& inner, c10::intrusive_ptr<InFlight> f) {
+    f->like = at::empty({0}, inner.options());
+    f->width = inner.size(1);
+    f->rows = f->exchange->bcast_begin(inner.contiguous(), f->tag, f->what + " features");
+    ctx->saved_data["in_flight"] = c10::IValue::make_capsule(std::move(f));
+    return at::empty({0}, inner.options());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list) {
+    const auto f = in_flight(ctx);
+    at::Tensor inner = at::zeros({f->exchange->plan().num_inner, f->width}, f->like.options());
+    f->exchange->reduce_end(std::move(f->gradients), inner);
+    return {inner, at::Tensor()};
+  }
+};
+
+// token -> the halo rows, scaled. Backward: posts their gradients home.
+class HaloWaitFunction : public torch::autograd::Function<HaloWaitFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& /*token*/, c10::intrusive_ptr<InFlight> f) {
+    at::Tensor halo = f->exchange->bcast_end(std::move(f->rows));
+    if (f->scale.defined()) halo.mul_(f->scale.unsqueeze(1).to(halo.scalar_type()));
+    ctx->saved_data["in_flight"] = c10::IValue::make_capsule(std::move(f));
+    return halo;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto f = in_flight(ctx);
+    at::Tensor halo = grads[0];
+    if (f->scale.defined()) halo = halo.mul(f->scale.unsqueeze(1).to(halo.scalar_type()));
+    f->gradients = f->exchange->reduce_begin(halo.contiguous(), f->tag, f->what + " gradients");
+    return {f->like, at::Tensor()};
+  }
+};
+
 }  // namespace
 
 at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
                      const at::Tensor& scale) {
   return HaloFillFunction::apply(inner, &exchange, static_cast<int64_t>(tag), what, &scale);
+}
+
+LateHalo halo_post(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
+                   const at::Tensor& scale) {
+  auto f = c10::make_intrusive<InFlight>();
+  f->exchange = &exchange;
+  f->tag = tag;
+  f->what = what;
+  f->scale = scale;
+  const at::Tensor token = HaloPostFunction::apply(inner, f);
+  return [token, f] { return HaloWaitFunction::apply(token, f); };
 }
 
 }  // namespace halo

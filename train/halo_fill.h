@@ -8,6 +8,7 @@
 #include <string>
 
 #include "comm/halo_exchange.h"
+#include "gcn/graph_layer.h"
 
 namespace halo {
 
@@ -17,5 +18,13 @@ namespace halo {
 // must outlive the backward pass.
 at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
                      const at::Tensor& scale = {});
+
+// The same split in two (--overlap): posts the bcast of `inner` and returns at once; the
+// LateHalo waits for the rows, [num_halo, F], scaled. Backward mirrors it: the halo rows'
+// gradients are posted as soon as they are known (the layer computes them first) and added into
+// `inner`'s gradient last, so the inner rows' backward runs while they travel. LibTorch's engine
+// runs the later node of a forward first, which gives that order.
+LateHalo halo_post(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
+                   const at::Tensor& scale = {});
 
 }  // namespace halo

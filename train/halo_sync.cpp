@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "core/error.h"
 #include "train/halo_fill.h"
 #include "train/sampled_halo.h"
 
@@ -22,8 +23,8 @@ class LocalSync : public HaloSync {
  public:
   LocalSync(const Block& block, const at::Tensor& input) : block_(block), input_(input) {}
   std::string name() const override { return "local"; }
-  EpochHalo begin_epoch(int64_t) override { return {&block_, input_, {}}; }
-  EpochHalo exact(const std::string&) override { return {&block_, input_, {}}; }
+  EpochHalo begin_epoch(int64_t) override { return {&block_, input_, {}, {}}; }
+  EpochHalo exact(const std::string&) override { return {&block_, input_, {}, {}}; }
 
  private:
   const Block& block_;
@@ -42,16 +43,19 @@ class DistributedSync : public HaloSync {
           std::make_unique<SampledHalo>(block, input, precomputed, exchange.plan(), *o.boundary_rate, o.seed, o.device);
     }
   }
-  EpochHalo exact(const std::string& what) override { return {&block_, input_, exchange_fill(exchange_, {}, what)}; }
+  EpochHalo exact(const std::string& what) override {
+    return {&block_, input_, exchange_fill(exchange_, {}, what), {}};
+  }
 
  protected:
   // The epoch's Block and input, its sample drawn first under BNS-GCN; fill left to the caller.
   EpochHalo rows_of(int64_t epoch) {
-    if (!sampled_) return {&block_, input_, {}};
+    if (!sampled_) return {&block_, input_, {}, {}};
     sampled_->draw(epoch);
-    return {&sampled_->block(), sampled_->input(), {}};
+    return {&sampled_->block(), sampled_->input(), {}, {}};
   }
   at::Tensor scale() const { return sampled_ ? sampled_->sample().scale : at::Tensor(); }
+  // "sampled+" before another strategy's name.
   std::string sampled_prefix() const { return sampled_ ? "sampled+" : ""; }
 
   const Block& block_;
@@ -60,29 +64,48 @@ class DistributedSync : public HaloSync {
   std::unique_ptr<SampledHalo> sampled_;  // null: the full halo
 };
 
-// Full or sampled: every layer >= 1 waits for its halo rows.
+// Full or sampled: every layer >= 1 waits for its halo rows, or, overlapped, for what its inner
+// rows alone cannot give.
 class ExchangeSync : public DistributedSync {
  public:
   ExchangeSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
                std::shared_ptr<Communicator> comm, const HaloSyncOptions& o)
-      : DistributedSync(block, input, precomputed, exchange, o) {
-    if (sampled_) sampled_exchange_ = std::make_unique<HaloExchange>(exchange.plan(), std::move(comm));
+      : DistributedSync(block, input, precomputed, exchange, o), overlap_(o.overlap) {
+    if (sampled_) sampled_exchange_ = std::make_unique<HaloExchange>(exchange.plan(), comm);
+    // Overlapped messages must move while the layer computes (progress_thread.h).
+    if (overlap_ && comm->thread_safe()) {
+      progress_ = std::make_unique<ProgressThread>();
+      epoch_exchange().set_progress(progress_.get());
+    }
   }
-  std::string name() const override { return sampled_ ? "sampled" : "full"; }
+  ~ExchangeSync() override { epoch_exchange().set_progress(nullptr); }
+  std::string name() const override {
+    if (overlap_) return sampled_prefix() + "overlap";
+    return sampled_ ? "sampled" : "full";
+  }
   EpochHalo begin_epoch(int64_t epoch) override {
     EpochHalo halo = rows_of(epoch);
     if (sampled_) sampled_exchange_->replan(sampled_->sample().plan);
     epoch_exchange().reset_counters();
-    halo.fill = exchange_fill(epoch_exchange(), scale(), fmt::format("epoch {}", epoch));
+    const std::string phase = fmt::format("epoch {}", epoch);
+    if (overlap_) {
+      halo.post = [&exchange = epoch_exchange(), scale = scale(), phase](const at::Tensor& rows, int layer) {
+        return halo_post(exchange, rows, layer, fmt::format("{}, layer {}", phase, layer), scale);
+      };
+    } else {
+      halo.fill = exchange_fill(epoch_exchange(), scale(), phase);
+    }
     return halo;
   }
   ExchangeCounters counters() const override { return epoch_exchange().counters(); }
-  // halo_fill's tag is the layer.
+  // halo_fill's and halo_post's tag is the layer.
   std::map<int, ExchangeCounters> counters_by_layer() const override { return epoch_exchange().counters_by_tag(); }
 
  private:
   HaloExchange& epoch_exchange() const { return sampled_ ? *sampled_exchange_ : exchange_; }
+  bool overlap_;
   std::unique_ptr<HaloExchange> sampled_exchange_;  // the sample's plan
+  std::unique_ptr<ProgressThread> progress_;
 };
 
 // PipeGCN, with or without a sample: layers >= 1 compute with last epoch's rows and gradients.
@@ -125,6 +148,9 @@ std::unique_ptr<HaloSync> local_sync(const Block& block, const at::Tensor& input
 std::unique_ptr<HaloSync> distributed_sync(const Block& block, const at::Tensor& input, bool precomputed,
                                            HaloExchange& exchange, std::shared_ptr<Communicator> comm,
                                            const HaloSyncOptions& options) {
+  if (options.pipeline && options.overlap) {
+    throw UsageError("the pipeline and the overlap are two ways to hide the same exchange: choose one");
+  }
   if (options.pipeline)
     return std::make_unique<StaleSync>(block, input, precomputed, exchange, std::move(comm), options);
   return std::make_unique<ExchangeSync>(block, input, precomputed, exchange, std::move(comm), options);

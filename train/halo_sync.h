@@ -3,9 +3,11 @@
 //
 //   local          one process: the whole graph, nothing to exchange
 //   full           synchronous exchange of the full halo before every layer >= 1
+//   overlap        the same, exact, but each layer >= 1 computes its inner columns' part while
+//                  its halo rows travel, and its inner gradients while theirs travel back
 //   sampled        BNS-GCN (rule 3): each epoch a sample of the halo, its rows scaled by 1 / ratio
 //   stale          PipeGCN (rule 5): halo rows and gradients one epoch old, this epoch's in flight
-//   sampled+stale  both
+//   sampled+stale, sampled+overlap  both
 //
 // The Trainer asks it for each epoch's Block, input rows and fill between layers, tells it when
 // the weight gradients are reduced, and reads its counters; it never asks which one runs.
@@ -30,12 +32,14 @@ struct EpochHalo {
   const Block* block = nullptr;
   at::Tensor input;  // the rows layer 0 reads (its precomputed rows, or one per column of block)
   HaloFill fill;     // the halo rows of layers >= 1 (empty in one process)
+  HaloPost post;     // or, overlapped, the same posted early (Model::forward)
 };
 
 class HaloSync {
  public:
   virtual ~HaloSync() = default;
-  // "local", "full", "sampled", "stale" or "sampled+stale" (the metrics name it).
+  // "local", "full", "overlap", "stale", "sampled", "sampled+overlap" or "sampled+stale" (the
+  // metrics name it).
   virtual std::string name() const = 0;
   // Training epoch `epoch`: draws its sample, starts its pipeline step, restarts the counters.
   virtual EpochHalo begin_epoch(int64_t epoch) = 0;
@@ -59,6 +63,7 @@ class HaloSync {
 struct HaloSyncOptions {
   std::optional<double> boundary_rate;   // BNS-GCN's p; unset: the full halo
   std::optional<StaleOptions> pipeline;  // PipeGCN
+  bool overlap = false;                  // exact, overlapped (not with pipeline)
   uint64_t seed = 0;                     // of the boundary sample
   at::Device device = at::kCPU;          // where the sample's scale lives
 };

@@ -33,9 +33,10 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       val_index_(index_of(data.val_mask)),
       test_index_(index_of(data.test_mask)),
       model_(std::move(model)) {
-  if (options_.boundary_rate() || options_.pipeline()) {
+  if (options_.boundary_rate() || options_.pipeline() || options_.overlap()) {
     throw UsageError(
-        "boundary sampling and the pipeline need a distributed run on a partition (halo train --parts DIR)");
+        "boundary sampling, the pipeline and the overlap need a distributed run on a partition (halo train --parts "
+        "DIR)");
   }
   set_up();
   if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes", data.name));
@@ -90,7 +91,7 @@ void Trainer::set_up() {
   }
   if (o.precompute_input().value_or(model_->precomputes_input() && !is_sparse_rows(features_))) precompute_input();
   sync_ = exchange_ ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
-                                       {o.boundary_rate(), o.pipeline(), o.seed(), device})
+                                       {o.boundary_rate(), o.pipeline(), o.overlap(), o.seed(), device})
                     : local_sync(*block_, features_);
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
     throw UsageError(
@@ -190,8 +191,8 @@ EpochMetrics Trainer::step() {
   const EpochHalo halo = sync_->begin_epoch(epoch_);
   m.sample_seconds = clock.seconds();
   m.halo_rows = halo.block->num_cols() - halo.block->num_rows();
-  const at::Tensor loss =
-      this->loss(model_->forward(*halo.block, halo.input, stream_key(options_.seed(), epoch_), halo.fill, input_));
+  const at::Tensor loss = this->loss(
+      model_->forward(*halo.block, halo.input, stream_key(options_.seed(), epoch_), halo.fill, input_, halo.post));
   m.forward_seconds = clock.seconds();
   clock = Stopwatch();
   optimizer_->zero_grad();

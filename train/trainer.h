@@ -70,6 +70,9 @@ struct TrainerOptions {
   // PipeGCN: exchange one-epoch-stale halo rows and gradients while computing (with smoothing
   // options); the first epoch runs synchronously.
   TORCH_ARG(std::optional<StaleOptions>, pipeline) = std::nullopt;
+  // Exact halo rows, overlapped: each layer >= 1 computes its inner columns' part while its halo
+  // rows travel (and, backward, its inner gradients while theirs travel). Not with pipeline.
+  TORCH_ARG(bool, overlap) = false;
   // DESIGN rule 4 (BNS-GCN's --use-pp): the first layer's aggregation of the fixed input features
   // runs once at set-up (GraphLayerImpl::precompute) and dropout applies to its result. Unset:
   // on when the first layer can precompute and the features are dense; sparse rows (bag-of-words)
