@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include "core/counter_rng.h"
 #include "core/error.h"
 #include "core/index_tensor.h"
 #include "core/resources.h"
@@ -15,8 +16,9 @@ struct HaloExchange::Pending::State {
   bool bcast = true;
   int tag = 0;  // the caller's
   std::shared_ptr<Transfer> transfer;
-  at::Tensor packed, received;  // [rows sent, F], [rows received, F]
-  at::Tensor into;              // bcast: the caller's [num_halo, F] destination, if any
+  at::Tensor packed, received;  // [rows sent, F] (or their encoding), [rows received, F]
+  at::Tensor into;              // the caller's destination: bcast's halo rows (optional), reduce's owned rows
+  at::Tensor wire_in;           // compressed: the received bytes, decoded into `received` at the end
 };
 
 ExchangeCounters& ExchangeCounters::operator+=(const ExchangeCounters& c) {
@@ -34,28 +36,22 @@ HaloExchange::Pending::Pending(Pending&&) noexcept = default;
 HaloExchange::Pending& HaloExchange::Pending::operator=(Pending&&) noexcept = default;
 HaloExchange::Pending::~Pending() = default;
 
-HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm) : comm_(std::move(comm)) {
-  plan_.num_inner = plan.num_inner;
-  replan(std::move(plan));
-}
-
-void HaloExchange::replan(HaloPlan plan) {
+HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm)
+    : plan_(std::move(plan)), comm_(std::move(comm)) {
   const std::string where = fmt::format("HaloExchange (rank {})", comm_->rank());
-  plan.check(where);
-  if (plan.rank != comm_->rank() || plan.num_ranks != comm_->size() || plan.num_inner != plan_.num_inner) {
-    throw Error(
-        fmt::format("{}: the plan is for rank {} of {} with {} inner rows, the exchange is rank {} of {} with {}",
-                    where, plan.rank, plan.num_ranks, plan.num_inner, comm_->rank(), comm_->size(), plan_.num_inner));
+  plan_.check(where);
+  if (plan_.rank != comm_->rank() || plan_.num_ranks != comm_->size()) {
+    throw Error(fmt::format("{}: the plan is for rank {} of {}, the exchange is rank {} of {}", where, plan_.rank,
+                            plan_.num_ranks, comm_->rank(), comm_->size()));
   }
-  plan_ = std::move(plan);
   send_index_ = index_tensor(plan_.send_rows, comm_->device());
   recv_index_ = index_tensor(plan_.recv_rows, comm_->device());
   recv_in_order_ = plan_.rows_received() == plan_.num_halo;
   for (int64_t i = 0; i < plan_.rows_received() && recv_in_order_; ++i) recv_in_order_ = plan_.recv_rows[i] == i;
 }
 
-HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, int tag, const std::string& what,
-                                          const at::Tensor& into) {
+HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, const at::Tensor& destination, int tag,
+                                          const std::string& what) {
   Stopwatch watch;
   const char* name = bcast ? "bcast_begin" : "reduce_begin";
   if (tag < 0 || tag >= kMaxTags) {
@@ -71,12 +67,22 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
                                 : "an undefined tensor",
                             what));
   }
-  if (into.defined() &&
-      (into.dim() != 2 || into.size(0) != plan_.num_halo || into.size(1) != source.size(1) ||
-       into.scalar_type() != source.scalar_type() || into.device() != source.device() || !into.is_contiguous())) {
-    throw Error(fmt::format("rank {}: HaloExchange::{}: `into` must be a contiguous [{}, {}] tensor like the rows ({})",
-                            comm_->rank(), name, plan_.num_halo, source.size(1), what));
+  // bcast: an optional contiguous [num_halo, F] destination; reduce: the owned rows to add into.
+  const int64_t to_rows = bcast ? plan_.num_halo : plan_.num_inner;
+  if ((destination.defined() || !bcast) &&
+      (!destination.defined() || destination.dim() != 2 || destination.size(0) != to_rows ||
+       destination.size(1) != source.size(1) || destination.scalar_type() != source.scalar_type() ||
+       destination.device() != source.device() || (bcast && !destination.is_contiguous()))) {
+    throw Error(fmt::format("rank {}: HaloExchange::{}: {} must be a {}[{}, {}] {} tensor on {}, got {} ({})",
+                            comm_->rank(), name, bcast ? "halo" : "owned", bcast ? "contiguous " : "", to_rows,
+                            source.size(1), c10::toString(source.scalar_type()), source.device().str(),
+                            destination.defined()
+                                ? fmt::format("[{}] {} on {}", fmt::join(destination.sizes(), ", "),
+                                              c10::toString(destination.scalar_type()), destination.device().str())
+                                : "an undefined tensor",
+                            what));
   }
+  const at::Tensor into = bcast ? destination : at::Tensor();
   // bcast sends owned rows send_rows and receives into recv_rows; reduce runs the other way.
   const std::vector<int64_t>& out = bcast ? plan_.send_offsets : plan_.recv_offsets;
   const std::vector<int64_t>& in = bcast ? plan_.recv_offsets : plan_.send_offsets;
@@ -85,16 +91,28 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   state->tag = tag;
   const int transfer_tag = 2 * tag + (bcast ? 0 : 1);
   Buffers& buffers = buffers_[transfer_tag];
-  state->packed = reuse(buffers.packed, out.back(), source);
-  at::index_select_out(state->packed, source, 0, bcast ? send_index_ : recv_index_);
-  state->into = into;
-  state->received =
-      into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back()) : reuse(buffers.received, in.back(), source);
+  const int64_t width = source.size(1);
+  const at::Tensor& index = bcast ? send_index_ : recv_index_;
+  state->into = destination;
+  state->received = into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back())
+                                                     : reuse(buffers.received, in.back(), width, source.options());
+  // What travels: the rows themselves, or their encoding (gathered and encoded in one pass).
+  at::Tensor landing = state->received;
+  if (precision_ == HaloPrecision::fp32) {
+    state->packed = reuse(buffers.packed, out.back(), width, source.options());
+    at::index_select_out(state->packed, source, 0, index);
+  } else {
+    const int64_t bytes = wire_row_bytes(precision_, source);
+    const at::TensorOptions wire = source.options().dtype(at::kByte);
+    state->packed = reuse(buffers.packed, out.back(), bytes, wire);
+    encode_rows(source, index, precision_, stream_key(rounding_key_, comm_->rank(), transfer_tag), state->packed);
+    landing = state->wire_in = reuse(buffers.wire_in, in.back(), bytes, wire);
+  }
   std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
   int64_t messages = 0;
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
     send[j] = state->packed.narrow(0, out[j], out[j + 1] - out[j]);
-    recv[j] = state->received.narrow(0, in[j], in[j + 1] - in[j]);
+    recv[j] = landing.narrow(0, in[j], in[j + 1] - in[j]);
     messages += send[j].numel() > 0;
   }
   state->transfer = comm_->start_exchange(std::move(send), std::move(recv), transfer_tag, what);
@@ -128,13 +146,17 @@ void HaloExchange::wait(Transfer& transfer, int tag) {
   count(tag, c);
 }
 
-at::Tensor HaloExchange::reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like) {
+at::Tensor HaloExchange::reuse(at::Tensor& slot, int64_t rows, int64_t width, const at::TensorOptions& options) {
   const bool free = slot.defined() && slot.use_count() == 1 && slot.storage().use_count() == 1;
-  if (!free || slot.size(0) != rows || slot.size(1) != like.size(1) || slot.scalar_type() != like.scalar_type() ||
-      slot.device() != like.device()) {
-    slot = at::empty({rows, like.size(1)}, like.options());
+  if (!free || slot.size(0) != rows || slot.size(1) != width ||
+      slot.scalar_type() != c10::typeMetaToScalarType(options.dtype()) || slot.device() != options.device()) {
+    slot = at::empty({rows, width}, options);
   }
   return slot;
+}
+
+void HaloExchange::unpack(Pending::State& state) const {
+  if (state.wire_in.defined()) decode_rows(state.wire_in, precision_, state.received);
 }
 
 std::unique_ptr<HaloExchange::Pending::State> HaloExchange::take(Pending& pending, bool bcast, const char* name) const {
@@ -149,9 +171,9 @@ std::unique_ptr<HaloExchange::Pending::State> HaloExchange::take(Pending& pendin
   return std::move(pending.state_);
 }
 
-HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, int tag, const std::string& what,
-                                                const at::Tensor& into) {
-  return begin(true, owned, tag, what, into);
+HaloExchange::Pending HaloExchange::bcast_begin(const at::Tensor& owned, const at::Tensor& halo, int tag,
+                                                const std::string& what) {
+  return begin(true, owned, halo, tag, what);
 }
 
 // Received rows land at their halo positions; in a full plan they arrive in halo order already.
@@ -159,6 +181,7 @@ at::Tensor HaloExchange::bcast_end(Pending pending) {
   const auto state = take(pending, true, "bcast_end");
   Stopwatch watch;
   wait(*state->transfer, state->tag);
+  unpack(*state);
   at::Tensor halo = state->into.defined() ? state->into : state->received;
   if (!recv_in_order_) {
     if (!state->into.defined()) halo = at::empty({plan_.num_halo, state->received.size(1)}, state->received.options());
@@ -170,31 +193,25 @@ at::Tensor HaloExchange::bcast_end(Pending pending) {
   return halo;
 }
 
-at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into) {
-  return bcast_end(bcast_begin(owned, tag, what, into));
+at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& halo) {
+  return bcast_end(bcast_begin(owned, halo, tag, what));
 }
 
-HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, int tag, const std::string& what) {
-  return begin(false, halo, tag, what, {});
+HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, const at::Tensor& owned, int tag,
+                                                 const std::string& what) {
+  return begin(false, halo, owned, tag, what);
 }
 
 // owned[send_rows[i]] += received[i]. One index_add_ per peer, in rank order: a row several peers
 // hold gets their sums in the same order on every run and device (no row repeats within a peer,
 // HaloPlan::check, so no two adds of one call meet).
-void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
+void HaloExchange::reduce_end(Pending pending) {
   const auto state = take(pending, false, "reduce_end");
   Stopwatch watch;
   const at::Tensor& received = state->received;
-  if (!owned.defined() || owned.dim() != 2 || owned.size(0) != plan_.num_inner || owned.size(1) != received.size(1) ||
-      owned.scalar_type() != received.scalar_type() || owned.device() != received.device()) {
-    throw Error(fmt::format("rank {}: HaloExchange::reduce_end: owned must be a [{}, {}] {} tensor on {}, got {}",
-                            comm_->rank(), plan_.num_inner, received.size(1), c10::toString(received.scalar_type()),
-                            received.device().str(),
-                            owned.defined() ? fmt::format("[{}] {} on {}", fmt::join(owned.sizes(), ", "),
-                                                          c10::toString(owned.scalar_type()), owned.device().str())
-                                            : "an undefined tensor"));
-  }
+  at::Tensor& owned = state->into;
   wait(*state->transfer, state->tag);
+  unpack(*state);
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
     const int64_t first = plan_.send_offsets[j], rows = plan_.rows_to(j);
     if (rows > 0) owned.index_add_(0, send_index_.narrow(0, first, rows), received.narrow(0, first, rows));
@@ -204,8 +221,8 @@ void HaloExchange::reduce_end(Pending pending, at::Tensor& owned) {
   count(state->tag, c);
 }
 
-void HaloExchange::reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what) {
-  reduce_end(reduce_begin(halo, tag, what), owned);
+void HaloExchange::reduce(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what) {
+  reduce_end(reduce_begin(halo, owned, tag, what));
 }
 
 }  // namespace halo

@@ -13,15 +13,16 @@
 #include <vector>
 
 #include "comm/communicator.h"
+#include "comm/halo_codec.h"
 #include "comm/halo_plan.h"
 #include "comm/progress_thread.h"
 
 namespace halo {
 
-// Bytes and messages this rank sent; the seconds it spent inside begin/end calls (packing,
-// posting, waiting, unpacking: the exchange's share of an epoch), the part of them spent
-// waiting for messages, and the seconds the ended exchanges' messages were in flight. With
-// computation between begin and end, wait_seconds (exposed) falls below flight_seconds.
+// Bytes (as sent, after any compression) and messages this rank sent; the seconds it spent inside begin/end calls
+// (packing, posting, waiting, unpacking: the exchange's share of an epoch), the part of them spent waiting for
+// messages, and the seconds the ended exchanges' messages were in flight. With computation between begin and end,
+// wait_seconds (exposed) falls below flight_seconds.
 struct ExchangeCounters {
   int64_t bytes_sent = 0, messages_sent = 0, rows_sent = 0;
   double seconds = 0, wait_seconds = 0, flight_seconds = 0;
@@ -48,33 +49,43 @@ class HaloExchange {
     std::unique_ptr<State> state_;
   };
 
+  // One exchange per plan: BNS-GCN's sample of an epoch is a plan of its own (BoundarySample),
+  // and so gets an exchange of its own, as PetscSF makes a new SF for a subset of its graph.
   HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm);
-
-  // Swaps in another plan of the same rank and inner rows (BNS-GCN: this epoch's sample). No
-  // exchange may be in flight.
-  void replan(HaloPlan plan);
 
   // Hands every transfer started from now on to `progress` (null: none), which moves it along
   // while the caller computes; it must outlive the transfers.
   void set_progress(ProgressThread* progress) { progress_ = progress; }
 
+  // Rows and gradients travel in `precision` (halo_codec.h; default fp32, the rows as they are).
+  // key keys int8's rounding draws, with the rank and the tag: give each epoch its own
+  // (stream_key(seed, epoch)) and runs repeat bit for bit.
+  void set_precision(HaloPrecision precision) { precision_ = precision; }
+  void set_rounding_key(uint64_t key) { rounding_key_ = key; }
+  HaloPrecision precision() const { return precision_; }
+
   const HaloPlan& plan() const { return plan_; }
   Communicator& communicator() const { return *comm_; }
 
-  // owned: [num_inner, F] on comm's device, any dtype. `what` names the exchange in deadline
-  // errors ("epoch 3, layer 1 features"). The end returns [num_halo, F]; halo rows no peer sends
-  // (none in a full plan) are zero. `into` (optional, a contiguous [num_halo, F] tensor like
-  // owned, e.g. the halo part of a layer's input) receives the rows and is returned: with the
-  // plan's rows in halo order the messages land there directly, without a receive buffer.
-  Pending bcast_begin(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into = {});
+  // Both directions take their source and destination at the begin, as PetscSF does, and the
+  // end only the Pending. `tag` (below kMaxTags) labels the exchange (the layer, say) in the
+  // counters and keeps exchanges in flight apart: the exchange derives its message tags from it,
+  // one per direction. `what` names it in deadline errors ("epoch 3, layer 1 features").
+  //
+  // bcast: owned [num_inner, F] on comm's device, any dtype -> [num_halo, F], returned by the
+  // end; halo rows no peer sends (none in a full plan) are zero. `halo` is undefined (the end
+  // returns a buffer of the exchange's) or a contiguous [num_halo, F] tensor like owned, e.g. the
+  // halo part of a layer's input: with the plan's rows in halo order the messages land there
+  // directly, without a receive buffer.
+  Pending bcast_begin(const at::Tensor& owned, const at::Tensor& halo, int tag, const std::string& what);
   at::Tensor bcast_end(Pending pending);
-  at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& into = {});
+  at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& halo = {});
 
-  // halo: [num_halo, F]. The end adds the rows received from each peer into owned[send_rows]
-  // (in place, owned: [num_inner, F]).
-  Pending reduce_begin(const at::Tensor& halo, int tag, const std::string& what);
-  void reduce_end(Pending pending, at::Tensor& owned);
-  void reduce(const at::Tensor& halo, at::Tensor& owned, int tag, const std::string& what);
+  // reduce: halo [num_halo, F] -> owned [num_inner, F] like it: the end adds the rows received
+  // from each peer into owned[send_rows], in place.
+  Pending reduce_begin(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what);
+  void reduce_end(Pending pending);
+  void reduce(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what);
 
   // Completes an exchange whose result is no longer wanted (either direction).
   void finish(Pending pending);
@@ -92,15 +103,17 @@ class HaloExchange {
  private:
   // Packs the rows of `source` each peer gets and starts the messages; reduce is bcast with the
   // plan's send and receive sides swapped.
-  Pending begin(bool bcast, const at::Tensor& source, int tag, const std::string& what, const at::Tensor& into);
+  Pending begin(bool bcast, const at::Tensor& source, const at::Tensor& destination, int tag, const std::string& what);
   std::unique_ptr<Pending::State> take(Pending& pending, bool bcast, const char* name) const;
   // The message buffers of one transfer tag, kept for the run: a call reuses them when their
   // shape matches and nobody else holds them any more (a returned halo still in use is not
   // overwritten), so steady-state epochs allocate nothing here.
   struct Buffers {
-    at::Tensor packed, received;
+    at::Tensor packed, received, wire_in;  // packed: the rows sent, or their encoding
   };
-  static at::Tensor reuse(at::Tensor& slot, int64_t rows, const at::Tensor& like);
+  static at::Tensor reuse(at::Tensor& slot, int64_t rows, int64_t width, const at::TensorOptions& options);
+  // After the wait: decodes compressed rows into the received buffer.
+  void unpack(Pending::State& state) const;
   void count(int tag, const ExchangeCounters& c);  // into counters_ and by_tag_
   void wait(Transfer& transfer, int tag);          // and count the time
 
@@ -112,6 +125,8 @@ class HaloExchange {
   bool recv_in_order_ = false;                // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
   std::unordered_map<int, Buffers> buffers_;  // by transfer tag
   ProgressThread* progress_ = nullptr;
+  HaloPrecision precision_ = HaloPrecision::fp32;
+  uint64_t rounding_key_ = 0;
 };
 
 }  // namespace halo

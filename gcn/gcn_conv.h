@@ -24,6 +24,7 @@ class GCNConvImpl : public GraphLayerImpl {
   bool fuse_relu() override { return relu_ = true; }
   bool fuses_input() const override { return true; }
   at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) override;
+  bool overlaps() const override { return true; }
   at::Tensor forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
                                 const InputOps& ops) override;
   // P = D^-1/2 (A + I) D^-1/2 x, of width in_features; forward_precomputed is P W + b.

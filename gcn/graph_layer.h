@@ -41,7 +41,9 @@ class GraphLayerImpl : public torch::nn::Module {
   // Overlapped exchange: forward_fused(block, [inner | halo()], ops), where the layer computes
   // what it can from the inner rows (inner: [block.num_rows(), in]) before it calls halo() --
   // e.g. the inner columns' part of its aggregation over block.inner_part(), then the halo
-  // columns' over block.halo_part(). The default waits first: exact, nothing overlapped.
+  // columns' over block.halo_part(). The default waits first: exact, nothing overlapped. The
+  // Model calls it for layers whose overlaps() is true; the others get their rows synchronously.
+  virtual bool overlaps() const { return false; }
   virtual at::Tensor forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
                                         const InputOps& ops);
   // Whether forward accepts sparse rows as x (sparse_features.h): layers that project x with

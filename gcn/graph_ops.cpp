@@ -106,7 +106,10 @@ const T* data_or_null(const at::Tensor& t) {
 at::Tensor run_spmm(const Block& block, const Csr& a, const at::Tensor& x, int64_t heads, const at::Tensor& w,
                     const at::Tensor& r, const at::Tensor& c, const at::Tensor& bias, bool relu) {
   if (!use_kernels(x)) return kernels::torch_ops::spmm(block.tensors(a), x, w, r, c, bias, relu);
-  const int64_t width = heads == 0 ? 0 : x.numel() / std::max<int64_t>(x.size(0), 1) / heads;
+  // From the sizes, not numel / rows: x may have no rows (a halo part without halo columns).
+  int64_t row_numel = 1;
+  for (int64_t d = 1; d < x.dim(); ++d) row_numel *= x.size(d);
+  const int64_t width = heads == 0 ? 0 : row_numel / heads;
   std::vector<int64_t> sizes = x.sizes().vec();
   sizes[0] = a.rows();
   at::Tensor y = at::empty(sizes, x.options());

@@ -71,7 +71,7 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
   at::Tensor h = x;
   const int64_t n = num_layers();
   for (int64_t l = 0; l < n; ++l) {
-    const bool late = l > 0 && post;
+    const bool late = l > 0 && post && layer(l)->overlaps();
     if (l > 0 && fill && !late) h = fill(h, static_cast<int>(l));
     // Masks keyed by global node id: a halo row is dropped exactly as its owner drops it.
     const KeyedDropout dropout{dropout_, stream_key(key, l, 0),

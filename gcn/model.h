@@ -48,8 +48,8 @@ class ModelImpl : public torch::nn::Module {
   // x: [block.num_cols(), in_features], dense or, if takes_sparse_input(), sparse rows -> logits
   // [block.num_rows(), classes]; or, with Input::precomputed, precompute_input()'s result.
   // `key` seeds this forward's randomness (dropout), e.g. stream_key(seed, epoch); `fill` may be
-  // empty when the Block has no halo; `post`, when given, replaces it. Dropout applies to
-  // whichever input x is.
+  // empty when the Block has no halo; `post`, when given, replaces it for the layers that
+  // overlap (GraphLayerImpl::overlaps()). Dropout applies to whichever input x is.
   at::Tensor forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill = {},
                      Input input = Input::features, const HaloPost& post = {});
 

@@ -74,11 +74,12 @@ at::Tensor SAGEConvImpl::forward_overlapped(const Block& block, const at::Tensor
     return y.add_(aggregate(block.halo_part(), Loops::without, input_project(halo(), halo_ops, {{weight_neighbors}})[0],
                             halo_agg));
   }
+  // Aggregating first: the root's product and the inner columns' sum while the rows travel.
   const at::Tensor t = apply_input_ops(inner, inner_ops);
+  const at::Tensor root = weight_root.defined() ? project(t, weight_root, bias) : bias;
   const at::Tensor a = aggregate(block.inner_part(), Loops::without, t, agg);
   a.add_(aggregate(block.halo_part(), Loops::without, apply_input_ops(halo(), halo_ops), agg));
-  const at::Tensor y = project(a, weight_neighbors, bias);
-  return weight_root.defined() ? project(t, weight_root, y) : y;
+  return project(a, weight_neighbors, root);
 }
 
 at::Tensor SAGEConvImpl::precompute(const Block& block, const at::Tensor& x) {

@@ -25,6 +25,7 @@ class SAGEConvImpl : public GraphLayerImpl {
   bool takes_sparse_input() const override { return true; }
   bool fuses_input() const override { return true; }
   at::Tensor forward_fused(const Block& block, const at::Tensor& x, const InputOps& ops) override;
+  bool overlaps() const override { return true; }
   at::Tensor forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
                                 const InputOps& ops) override;
   // P = [x_v | mean_{u -> v} x_u] (BNS-GCN's precomputed GraphSAGE input; [mean] without the

@@ -83,6 +83,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
     bool normalize_features = false, resume = false, overwrite = false, json = false, check_replicas = false,
          pipeline = false, no_progress_thread = false, precompute = false, no_precompute = false;
     StaleOptions stale;
+    std::string precision = "fp32";
   };
   static Args a;
   CLI::App* cmd = app.add_subcommand("train", "Train a GNN on a whole graph: one process, or mpirun on a partition");
@@ -115,6 +116,11 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
                 "Exact halo rows, overlapped: each layer computes its inner part while its halo rows travel")
       ->needs(parts)
       ->excludes(pipeline);
+  cmd->add_option("--halo-precision", a.precision,
+                  "How halo rows and gradients travel in training: fp32, bf16, fp16, or int8 (a scale per row, "
+                  "stochastic rounding); evaluation stays exact")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16", "int8"}))
+      ->needs(parts);
   cmd->add_flag("--smooth-features", a.stale.smooth_features(), "Pipeline: moving average of the stale halo rows")
       ->needs(pipeline);
   cmd->add_flag("--smooth-gradients", a.stale.smooth_gradients(), "Pipeline: moving average of the stale gradients")
@@ -180,6 +186,7 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
                                  .resume(a.resume)
                                  .overwrite(a.overwrite)
                                  .check_replicas(a.check_replicas);
+    options.halo_precision(parse_halo_precision(a.precision));
     if (a.pipeline) options.pipeline(StaleOptions(a.stale).progress_thread(!a.no_progress_thread));
     if (a.precompute || a.no_precompute) options.precompute_input(a.precompute);
     options.run_info({{"blas", blas.to_json()}});

@@ -101,7 +101,7 @@ std::string strategy(const std::vector<Epoch>& epochs, const std::string& path) 
   const nlohmann::json& j = epochs.front().json;
   if (!j.contains("halo_sync")) return "";
   const std::string name = j["halo_sync"].is_string() ? j["halo_sync"].get<std::string>() : "";
-  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz+") != std::string::npos) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+") != std::string::npos) {
     throw Error(fmt::format("{}:{}: expected \"halo_sync\" to name a strategy (local, full, sampled, stale, ...)", path,
                             epochs.front().line));
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/counter_rng.h"
 #include "core/error.h"
 #include "core/index_tensor.h"
 
@@ -54,7 +55,7 @@ class StaleFillFunction : public torch::autograd::Function<StaleFillFunction> {
 
 StaleExchange::StaleExchange(const HaloPlan& full, std::shared_ptr<Communicator> comm, const BoundarySampler* sampler,
                              const StaleOptions& options)
-    : options_(options), sampler_(sampler), num_halo_(full.num_halo) {
+    : options_(options), sampler_(sampler), num_halo_(full.num_halo), comm_(comm) {
   if (options.progress_thread() && comm->thread_safe()) progress_ = std::make_unique<ProgressThread>();
   if (!(options.gamma() >= 0 && options.gamma() < 1)) {
     throw UsageError(fmt::format("smoothing gamma must be in [0, 1), got {}", options.gamma()));
@@ -84,9 +85,16 @@ StaleExchange::Layer& StaleExchange::layer(int l) {
   return layers_[static_cast<size_t>(l)];
 }
 
+void StaleExchange::set_precision(HaloPrecision precision, uint64_t seed) {
+  precision_ = precision;
+  rounding_seed_ = seed;
+  for (auto& e : exchanges_) e->set_precision(precision);
+}
+
 void StaleExchange::begin_epoch(int64_t epoch) {
   send_gradients();
   epoch_ = epoch;
+  for (auto& e : exchanges_) e->set_rounding_key(stream_key(rounding_seed_, epoch));
   if (!sampler_) return;
   for (int64_t e : {epoch, epoch + 1}) {
     const int s = slot(e);
@@ -94,7 +102,10 @@ void StaleExchange::begin_epoch(int64_t epoch) {
     // The slot's previous plan (epoch e - 3) has nothing in flight any more: its rows were
     // received in epoch e - 2 and its gradients added in epoch e - 1.
     const BoundarySample sample = sampler_->draw(e);
-    exchanges_[s]->replan(sample.plan);
+    exchanges_[s] = std::make_unique<HaloExchange>(sample.plan, comm_);
+    exchanges_[s]->set_progress(progress_.get());
+    exchanges_[s]->set_precision(precision_);
+    exchanges_[s]->set_rounding_key(stream_key(rounding_seed_, epoch));
     planned_[s] = e;
     halo_index_[s] = index_tensor(sample.halo, device());
   }
@@ -124,7 +135,8 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
     rows = std::exchange(state.ready_rows, at::Tensor());
   }
   const int next = slot(epoch_ + 1);
-  state.rows = InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), tag, what + " features"), next};
+  state.rows =
+      InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), {}, tag, what + " features"), next, {}};
   if (options_.smooth_features()) rows = smooth_rows(state, rows);
   if (scale.defined()) rows = rows.mul(scale.unsqueeze(1).to(rows.scalar_type()));
   return StaleFillFunction::apply(inner, rows, this, static_cast<int64_t>(l), synchronous, &scale, what);
@@ -183,19 +195,18 @@ at::Tensor StaleExchange::arrived_rows(Layer& s) {
 }
 
 at::Tensor StaleExchange::arrived_gradients(Layer& s) {
-  HaloExchange& exchange = *exchanges_[s.gradients->slot];
-  at::Tensor sum =
-      at::zeros({exchange.plan().num_inner, s.gradients->width}, at::dtype(s.gradients->dtype).device(device()));
-  exchange.reduce_end(std::move(s.gradients->pending), sum);
+  exchanges_[s.gradients->slot]->reduce_end(std::move(s.gradients->pending));
+  at::Tensor sum = std::move(s.gradients->sum);
   s.gradients.reset();
   return sum;
 }
 
 void StaleExchange::send_gradients() {
   for (HeldGradients& h : held_) {
-    layer(h.layer).gradients =
-        InFlight{exchanges_[h.slot]->reduce_begin(h.halo, kFirstTag + h.layer, h.what + " gradients"), h.slot,
-                 h.halo.size(1), h.halo.scalar_type()};
+    HaloExchange& exchange = *exchanges_[h.slot];
+    at::Tensor sum = at::zeros({exchange.plan().num_inner, h.halo.size(1)}, h.halo.options());
+    HaloExchange::Pending pending = exchange.reduce_begin(h.halo, sum, kFirstTag + h.layer, h.what + " gradients");
+    layer(h.layer).gradients = InFlight{std::move(pending), h.slot, std::move(sum)};
   }
   held_.clear();
 }

@@ -56,6 +56,8 @@ class StaleExchange {
   // waiting: a failing job must not wait on a dead peer here.
   ~StaleExchange();
 
+  // Rows and gradients travel in `precision` (halo_codec.h), int8's rounding keyed by (seed, epoch).
+  void set_precision(HaloPrecision precision, uint64_t seed);
   // Starts epoch `epoch`: the plans of this epoch's and the next epoch's samples.
   void begin_epoch(int64_t epoch);
   // inner: [num_inner, F] -> [num_inner + halo, F], the halo rows (times `scale`, BNS's 1 / ratio)
@@ -88,9 +90,8 @@ class StaleExchange {
   at::Device device() const { return exchanges_[0]->communicator().device(); }
   struct InFlight {
     HaloExchange::Pending pending;
-    int slot = 0;       // the exchange that started it
-    int64_t width = 0;  // gradients: of the rows they add into
-    at::ScalarType dtype = at::kFloat;
+    int slot = 0;    // the exchange that started it
+    at::Tensor sum;  // gradients: the owned rows they are added into
   };
   struct HeldGradients {
     int layer = 0, slot = 0;
@@ -124,7 +125,10 @@ class StaleExchange {
   int64_t num_halo_;                                      // of the full plan
   std::unique_ptr<ProgressThread> progress_;              // destroyed last: it holds transfers too (may be null)
   std::vector<std::unique_ptr<HaloExchange>> exchanges_;  // 3 rotating with a sampler, else 1
-  std::vector<int64_t> planned_;                          // the epoch whose sample each holds
+  std::shared_ptr<Communicator> comm_;
+  HaloPrecision precision_ = HaloPrecision::fp32;
+  uint64_t rounding_seed_ = 0;
+  std::vector<int64_t> planned_;  // the epoch whose sample each holds
   int64_t epoch_ = 0;
   std::vector<at::Tensor> halo_index_;  // per exchange: full halo positions of its sample's rows (smoothing)
   std::vector<Layer> layers_;

@@ -31,10 +31,9 @@ TEST(BnsRanks, ReceiversRegenerateTheOwnersSample) {
           .unsqueeze(1);
   const at::Tensor halo_ids = full.bcast(ids, 0, "full").flatten();
   BoundarySampler sampler(full.plan(), 0.5, 3);
-  HaloExchange sampled(full.plan(), comm);
   for (int64_t epoch = 0; epoch < 4; ++epoch) {
     const BoundarySample& s = sampler.draw(epoch);
-    sampled.replan(s.plan);
+    HaloExchange sampled(s.plan, comm);
     const at::Tensor got = sampled.bcast(ids, 1, "sampled").flatten();
     const at::Tensor expected =
         halo_ids.index_select(0, at::tensor(std::vector<int64_t>(s.halo.begin(), s.halo.end()), at::kLong));
@@ -44,16 +43,21 @@ TEST(BnsRanks, ReceiversRegenerateTheOwnersSample) {
 
 const ModelOptions kGcn = ModelOptions().kind("gcn").hidden(16).dropout(0.5);
 
+// Repeats bit for bit: sampled, and sampled with int8 messages (keyed rounding), which do round.
 TEST(BnsRanks, SameSeedSameLosses) {
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm);
   partition_for_ranks(*comm, "community:nodes=3000", dir.path());
   const TrainerOptions to = TrainerOptions().epochs(8).seed(4).boundary_rate(0.5);
   const TrainResult a = train_parts(comm, dir.path(), kGcn, to), b = train_parts(comm, dir.path(), kGcn, to);
+  const TrainerOptions int8 = TrainerOptions(to).halo_precision(HaloPrecision::int8);
+  const TrainResult c = train_parts(comm, dir.path(), kGcn, int8), d = train_parts(comm, dir.path(), kGcn, int8);
   for (size_t e = 0; e < a.epochs.size(); ++e) {
     EXPECT_EQ(a.epochs[e].loss, b.epochs[e].loss) << "epoch " << e;
     EXPECT_EQ(a.epochs[e].halo_spread.max, b.epochs[e].halo_spread.max) << "epoch " << e;
+    EXPECT_EQ(c.epochs[e].loss, d.epochs[e].loss) << "int8, epoch " << e;
   }
+  if (comm->size() > 1) EXPECT_NE(c.epochs.back().loss, a.epochs.back().loss) << "int8 rounding changed nothing";
 }
 
 TEST(BnsRanks, RateZeroSendsNoHaloBytes) {
@@ -80,6 +84,10 @@ TEST(BnsRanks, OptionsChooseTheHaloSync) {
         {TrainerOptions(to).boundary_rate(0.5), "sampled"},
         {TrainerOptions(to).overlap(true), "overlap"},
         {TrainerOptions(to).boundary_rate(0.5).overlap(true), "sampled+overlap"},
+        {TrainerOptions(to).halo_precision(HaloPrecision::int8), "full+int8"},
+        {TrainerOptions(to).overlap(true).halo_precision(HaloPrecision::bf16), "overlap+bf16"},
+        {TrainerOptions(to).boundary_rate(0.5).pipeline(StaleOptions()).halo_precision(HaloPrecision::fp16),
+         "sampled+stale+fp16"},
         {TrainerOptions(to).pipeline(StaleOptions()), "stale"},
         {TrainerOptions(to).boundary_rate(0.5).pipeline(StaleOptions()), "sampled+stale"}}) {
     for (const EpochMetrics& m : train_parts(comm, dir.path(), kGcn, options).epochs) {

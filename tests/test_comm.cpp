@@ -330,9 +330,9 @@ TEST(CommHaloExchange, SplitPhaseOverlap) {
   at::Tensor owned_ref = at::zeros_like(x), owned = at::zeros_like(x);
   exchange.reduce(y, owned_ref, 0, "reference");
 
-  HaloExchange::Pending forward = exchange.bcast_begin(x, 1, "overlap forward");
-  HaloExchange::Pending backward = exchange.reduce_begin(y, 2, "overlap backward");
-  exchange.reduce_end(std::move(backward), owned);
+  HaloExchange::Pending forward = exchange.bcast_begin(x, {}, 1, "overlap forward");
+  HaloExchange::Pending backward = exchange.reduce_begin(y, owned, 2, "overlap backward");
+  exchange.reduce_end(std::move(backward));
   const at::Tensor halo = exchange.bcast_end(std::move(forward));
   EXPECT_TRUE(halo.equal(halo_ref));
   EXPECT_TRUE(owned.equal(owned_ref));
@@ -371,29 +371,63 @@ TEST(CommHaloExchange, CountersMatchThePlan) {
   EXPECT_TRUE(exchange.counters_by_tag().empty());
 }
 
+// Compressed messages (halo_codec.h): bcast rows within their precision of the fp32 rows (int8:
+// one step of the row, max |x| / 127), unsent halo rows still zero; reduce sums decoded copies;
+// the counters count the bytes on the wire.
+TEST(CommHaloExchange, CompressedRowsDecodeAndCountWireBytes) {
+  at::manual_seed(3000 + mpi_world()->rank());
+  for (const Variant& v : kVariants) {
+    const Pattern p = random_pattern(9, v.shuffled, v.extra);
+    HaloExchange fp32(p.plan, mpi_world()), exchange(p.plan, mpi_world());
+    const at::Tensor x = at::randn({p.plan.num_inner, 21});
+    const at::Tensor reference = fp32.bcast(x, 0, "reference");
+    const at::Tensor step = reference.abs().amax(1, true) / 127;
+    for (const auto& [precision, row_bytes, tolerance] : {std::tuple{HaloPrecision::bf16, 42, 0x1p-8},
+                                                          {HaloPrecision::fp16, 42, 0x1p-11},
+                                                          {HaloPrecision::int8, 25, 0.0}}) {
+      SCOPED_TRACE(testing::Message() << to_string(precision) << " shuffled " << v.shuffled << " extra " << v.extra);
+      exchange.set_precision(precision);
+      exchange.set_rounding_key(5);
+      exchange.reset_counters();
+      const at::Tensor halo = exchange.bcast(x, 0, "compressed");
+      const at::Tensor bound = tolerance > 0 ? reference.abs() * tolerance : step * (1 + 1e-6);
+      EXPECT_TRUE(((halo - reference).abs() <= bound).all().item<bool>());
+      EXPECT_EQ(exchange.counters().bytes_sent, p.plan.rows_sent() * row_bytes);
+      at::Tensor owned = at::full({p.plan.num_inner, 21}, 10.0f);
+      exchange.reduce(at::ones({p.plan.num_halo, 21}), owned, 1, "compressed");
+      const at::Tensor expected = at::tensor(p.copies).to(at::kFloat).reshape({-1, 1}).expand({-1, 21}) + 10;
+      EXPECT_TRUE(at::allclose(owned, expected, 1e-6, 0));
+    }
+  }
+}
+
 TEST(CommHaloExchange, RejectsMisuse) {
   const Pattern p = random_pattern(11, true, 2);
   const HaloPlan& plan = p.plan;
   HaloExchange exchange(plan, mpi_world());
   const at::Tensor x = at::zeros({plan.num_inner, 4}, at::kDouble);
-  expect_error([&] { exchange.bcast_begin(x, HaloExchange::kMaxTags, "w"); }, {"tag 2048", "out of range"});
+  expect_error([&] { exchange.bcast_begin(x, {}, HaloExchange::kMaxTags, "w"); }, {"tag 2048", "out of range"});
   expect_error(
       [&] {
-        exchange.bcast_begin(at::zeros({plan.num_inner + 1, 4}), 0, "w");
+        exchange.bcast_begin(at::zeros({plan.num_inner + 1, 4}), {}, 0, "w");
       },
       {"bcast_begin", "expected a [" + std::to_string(plan.num_inner) + ", F] tensor"});
-  expect_error([&] { exchange.reduce_begin(x.reshape({-1}), 0, "w"); }, {"reduce_begin"});
+  expect_error([&] { exchange.reduce_begin(x.reshape({-1}), x, 0, "w"); }, {"reduce_begin"});
   at::Tensor wrong_type = at::zeros({plan.num_inner, 4}, at::kFloat);
   expect_error(
       [&] {
         exchange.reduce(at::zeros({plan.num_halo, 4}, at::kDouble), wrong_type, 0, "w");
       },
-      {"reduce_end", "owned must be a [" + std::to_string(plan.num_inner) + ", 4] Double tensor"});
-  HaloExchange::Pending pending = exchange.bcast_begin(x, 0, "w");
+      {"reduce_begin", "owned must be a [" + std::to_string(plan.num_inner) + ", 4] Double tensor"});
+  expect_error(
+      [&] {
+        exchange.bcast_begin(x, at::zeros({plan.num_halo + 1, 4}, at::kDouble), 0, "w");
+      },
+      {"bcast_begin", "halo must be a contiguous [" + std::to_string(plan.num_halo) + ", 4] Double tensor"});
+  HaloExchange::Pending pending = exchange.bcast_begin(x, {}, 0, "w");
   exchange.bcast_end(std::move(pending));
   expect_error([&] { exchange.bcast_end(std::move(pending)); }, {"bcast_end", "Pending is empty"});
-  at::Tensor owned = x.clone();
-  expect_error([&] { exchange.reduce_end(exchange.bcast_begin(x, 0, "w"), owned); },
+  expect_error([&] { exchange.reduce_end(exchange.bcast_begin(x, {}, 0, "w")); },
                {"reduce_end", "Pending of a bcast_begin"});
   HaloPlan other = plan;
   other.rank = (plan.rank + 1) % plan.num_ranks;

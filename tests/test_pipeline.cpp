@@ -36,12 +36,11 @@ void check_staleness(double rate, bool progress_thread = true) {
   const HaloPlan full = HaloPlan::from_shard(shard);
   const BoundarySampler sampler(full, rate, 5);
   StaleExchange stale(full, comm, rate < 1 ? &sampler : nullptr, StaleOptions().progress_thread(progress_thread));
-  HaloExchange reference(full, comm);
   const int64_t n = full.num_inner;
   at::Tensor expected_rows, expected_grad;  // from the previous epoch
   for (int64_t t = 0; t < 5; ++t) {
     const BoundarySample sample = sampler.draw(t);
-    reference.replan(sample.plan);
+    HaloExchange reference(sample.plan, comm);
     stale.begin_epoch(t);
     const at::Tensor x = inner_rows(shard, t).requires_grad_(true);
     const at::Tensor scale = rate < 1 ? sample.scale : at::Tensor();
@@ -84,12 +83,11 @@ TEST(PipelineRanks, SmoothedRowsAverageEachHaloNodesOwnRows) {
   const BoundarySampler sampler(full, 0.5, 5);
   const double g = 0.5;
   StaleExchange stale(full, comm, &sampler, StaleOptions().smooth_features(true).gamma(g));
-  HaloExchange reference(full, comm);
   at::Tensor average = at::zeros({full.num_halo, 3}, at::kDouble);
   std::vector<bool> seen(static_cast<size_t>(full.num_halo), false);
   for (int64_t t = 0; t < 6; ++t) {
     const BoundarySample sample = sampler.draw(t);
-    reference.replan(sample.plan);
+    HaloExchange reference(sample.plan, comm);
     stale.begin_epoch(t);
     const at::Tensor y = stale.fill(inner_rows(shard, t), 1, at::Tensor(), "test");
     const at::Tensor rows = reference.bcast(inner_rows(shard, std::max<int64_t>(t - 1, 0)), 7, "reference rows");
@@ -123,18 +121,21 @@ TEST(PipelineRanks, SameSeedSameLosses) {
 }
 
 // Checkpoint and resume with every strategy (sampled, sampled and pipelined with smoothing,
-// sampled and overlapped): a run that stops after its checkpoint at epoch 7 and is resumed by a
-// new Trainer gives the losses of the uninterrupted run bit for bit -- the pipeline's stale rows
-// and gradients travel in the checkpoint.
+// sampled and overlapped, the last two with int8 messages): a run that stops after its checkpoint at epoch 7 and is
+// resumed by a new Trainer gives the losses of the uninterrupted run bit for bit -- the pipeline's stale rows and
+// gradients travel in the checkpoint.
 TEST(PipelineRanks, ResumedRunMatchesUninterruptedRun) {
   const std::shared_ptr<Communicator> comm = mpi_world();
   SharedDir dir(*comm), checkpoints(*comm);
   partition_for_ranks(*comm, "community:nodes=3000", dir.path());
   const TrainerOptions to = TrainerOptions().epochs(12).seed(4).boundary_rate(0.5);
   const StaleOptions smooth = StaleOptions().smooth_features(true).smooth_gradients(true);
+  const HaloPrecision int8 = HaloPrecision::int8;
   for (const auto& [name, options] : {std::pair{"sampled", to},
                                       {"pipelined", TrainerOptions(to).pipeline(smooth)},
-                                      {"overlapped", TrainerOptions(to).overlap(true)}}) {
+                                      {"overlapped", TrainerOptions(to).overlap(true)},
+                                      {"pipelined_int8", TrainerOptions(to).pipeline(smooth).halo_precision(int8)},
+                                      {"overlapped_int8", TrainerOptions(to).overlap(true).halo_precision(int8)}}) {
     const TrainResult whole = train_parts(comm, dir.path(), kGcn, options);
     const std::string ckpt = checkpoints.path() + "/" + name;
     train_parts(comm, dir.path(), kGcn, TrainerOptions(options).epochs(7).checkpoint_dir(ckpt));

@@ -54,9 +54,8 @@ struct InFlight : torch::CustomClassHolder {
   int tag = 0;
   std::string what;
   at::Tensor scale;  // optional, [num_halo]
-  at::Tensor like;   // an empty tensor with the rows' options
-  int64_t width = 0;
   HaloExchange::Pending rows, gradients;
+  at::Tensor inner_gradient;  // what the gradients are added into
 };
 
 c10::intrusive_ptr<InFlight> in_flight(AutogradContext* ctx) {
@@ -68,17 +67,14 @@ c10::intrusive_ptr<InFlight> in_flight(AutogradContext* ctx) {
 class HaloPostFunction : public torch::autograd::Function<HaloPostFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& inner, c10::intrusive_ptr<InFlight> f) {
-    f->like = at::empty({0}, inner.options());
-    f->width = inner.size(1);
-    f->rows = f->exchange->bcast_begin(inner.contiguous(), f->tag, f->what + " features");
+    f->rows = f->exchange->bcast_begin(inner.contiguous(), {}, f->tag, f->what + " features");
     ctx->saved_data["in_flight"] = c10::IValue::make_capsule(std::move(f));
     return at::empty({0}, inner.options());
   }
   static variable_list backward(AutogradContext* ctx, variable_list) {
     const auto f = in_flight(ctx);
-    at::Tensor inner = at::zeros({f->exchange->plan().num_inner, f->width}, f->like.options());
-    f->exchange->reduce_end(std::move(f->gradients), inner);
-    return {inner, at::Tensor()};
+    f->exchange->reduce_end(std::move(f->gradients));
+    return {std::move(f->inner_gradient), at::Tensor()};
   }
 };
 
@@ -95,8 +91,9 @@ class HaloWaitFunction : public torch::autograd::Function<HaloWaitFunction> {
     const auto f = in_flight(ctx);
     at::Tensor halo = grads[0];
     if (f->scale.defined()) halo = halo.mul(f->scale.unsqueeze(1).to(halo.scalar_type()));
-    f->gradients = f->exchange->reduce_begin(halo.contiguous(), f->tag, f->what + " gradients");
-    return {f->like, at::Tensor()};
+    f->inner_gradient = at::zeros({f->exchange->plan().num_inner, halo.size(1)}, halo.options());
+    f->gradients = f->exchange->reduce_begin(halo.contiguous(), f->inner_gradient, f->tag, f->what + " gradients");
+    return {at::empty({0}, halo.options()), at::Tensor()};
   }
 };
 

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "core/counter_rng.h"
 #include "core/error.h"
 #include "train/halo_fill.h"
 #include "train/sampled_halo.h"
@@ -37,7 +38,7 @@ class DistributedSync : public HaloSync {
  public:
   DistributedSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
                   const HaloSyncOptions& o)
-      : block_(block), input_(input), exchange_(exchange) {
+      : block_(block), input_(input), exchange_(exchange), precision_(o.precision), seed_(o.seed) {
     if (o.boundary_rate) {
       sampled_ =
           std::make_unique<SampledHalo>(block, input, precomputed, exchange.plan(), *o.boundary_rate, o.seed, o.device);
@@ -57,10 +58,13 @@ class DistributedSync : public HaloSync {
   at::Tensor scale() const { return sampled_ ? sampled_->sample().scale : at::Tensor(); }
   // "sampled+" before another strategy's name.
   std::string sampled_prefix() const { return sampled_ ? "sampled+" : ""; }
+  std::string precision_suffix() const { return precision_ == HaloPrecision::fp32 ? "" : "+" + to_string(precision_); }
 
   const Block& block_;
   at::Tensor input_;
   HaloExchange& exchange_;
+  HaloPrecision precision_;
+  uint64_t seed_;
   std::unique_ptr<SampledHalo> sampled_;  // null: the full halo
 };
 
@@ -70,30 +74,33 @@ class ExchangeSync : public DistributedSync {
  public:
   ExchangeSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
                std::shared_ptr<Communicator> comm, const HaloSyncOptions& o)
-      : DistributedSync(block, input, precomputed, exchange, o), overlap_(o.overlap) {
-    if (sampled_) sampled_exchange_ = std::make_unique<HaloExchange>(exchange.plan(), comm);
+      : DistributedSync(block, input, precomputed, exchange, o), comm_(std::move(comm)), overlap_(o.overlap) {
+    // Evaluation keeps the full plan at fp32: compression needs an exchange of its own, and so
+    // does each epoch's sample (begin_epoch).
+    if (precision_ != HaloPrecision::fp32) own_exchange_ = exchange_for(exchange.plan());
     // Overlapped messages must move while the layer computes (progress_thread.h).
-    if (overlap_ && comm->thread_safe()) {
+    if (overlap_ && comm_->thread_safe()) {
       progress_ = std::make_unique<ProgressThread>();
       epoch_exchange().set_progress(progress_.get());
     }
   }
   ~ExchangeSync() override { epoch_exchange().set_progress(nullptr); }
   std::string name() const override {
-    if (overlap_) return sampled_prefix() + "overlap";
-    return sampled_ ? "sampled" : "full";
+    if (overlap_) return sampled_prefix() + "overlap" + precision_suffix();
+    return (sampled_ ? "sampled" : "full") + precision_suffix();
   }
   EpochHalo begin_epoch(int64_t epoch) override {
     EpochHalo halo = rows_of(epoch);
-    if (sampled_) sampled_exchange_->replan(sampled_->sample().plan);
+    if (sampled_) own_exchange_ = exchange_for(sampled_->sample().plan);
     epoch_exchange().reset_counters();
+    epoch_exchange().set_rounding_key(stream_key(seed_, epoch));
     const std::string phase = fmt::format("epoch {}", epoch);
+    // Overlapped, the layers that cannot overlap (GAT) still wait for their rows.
+    halo.fill = exchange_fill(epoch_exchange(), scale(), phase);
     if (overlap_) {
       halo.post = [&exchange = epoch_exchange(), scale = scale(), phase](const at::Tensor& rows, int layer) {
         return halo_post(exchange, rows, layer, fmt::format("{}, layer {}", phase, layer), scale);
       };
-    } else {
-      halo.fill = exchange_fill(epoch_exchange(), scale(), phase);
     }
     return halo;
   }
@@ -102,10 +109,18 @@ class ExchangeSync : public DistributedSync {
   std::map<int, ExchangeCounters> counters_by_layer() const override { return epoch_exchange().counters_by_tag(); }
 
  private:
-  HaloExchange& epoch_exchange() const { return sampled_ ? *sampled_exchange_ : exchange_; }
+  HaloExchange& epoch_exchange() const { return own_exchange_ ? *own_exchange_ : exchange_; }
+  // The previous epoch's exchange (if any) has nothing in flight: its backward is done.
+  std::unique_ptr<HaloExchange> exchange_for(const HaloPlan& plan) const {
+    auto e = std::make_unique<HaloExchange>(plan, comm_);
+    e->set_precision(precision_);
+    e->set_progress(progress_.get());
+    return e;
+  }
+  std::shared_ptr<Communicator> comm_;
   bool overlap_;
-  std::unique_ptr<HaloExchange> sampled_exchange_;  // the sample's plan
-  std::unique_ptr<ProgressThread> progress_;
+  std::unique_ptr<ProgressThread> progress_;    // declared before the exchanges that use it
+  std::unique_ptr<HaloExchange> own_exchange_;  // the epoch's sample, or compressed
 };
 
 // PipeGCN, with or without a sample: layers >= 1 compute with last epoch's rows and gradients.
@@ -115,8 +130,10 @@ class StaleSync : public DistributedSync {
             std::shared_ptr<Communicator> comm, const HaloSyncOptions& o)
       : DistributedSync(block, input, precomputed, exchange, o),
         stale_(std::make_unique<StaleExchange>(exchange.plan(), std::move(comm),
-                                               sampled_ ? &sampled_->sampler() : nullptr, *o.pipeline)) {}
-  std::string name() const override { return sampled_prefix() + "stale"; }
+                                               sampled_ ? &sampled_->sampler() : nullptr, *o.pipeline)) {
+    stale_->set_precision(o.precision, o.seed);
+  }
+  std::string name() const override { return sampled_prefix() + "stale" + precision_suffix(); }
   EpochHalo begin_epoch(int64_t epoch) override {
     stale_->reset_counters();
     EpochHalo halo = rows_of(epoch);

@@ -8,6 +8,7 @@
 //   sampled        BNS-GCN (rule 3): each epoch a sample of the halo, its rows scaled by 1 / ratio
 //   stale          PipeGCN (rule 5): halo rows and gradients one epoch old, this epoch's in flight
 //   sampled+stale, sampled+overlap  both
+// and any of these with compressed messages, "+bf16", "+fp16" or "+int8" after its name.
 //
 // The Trainer asks it for each epoch's Block, input rows and fill between layers, tells it when
 // the weight gradients are reduced, and reads its counters; it never asks which one runs.
@@ -32,7 +33,7 @@ struct EpochHalo {
   const Block* block = nullptr;
   at::Tensor input;  // the rows layer 0 reads (its precomputed rows, or one per column of block)
   HaloFill fill;     // the halo rows of layers >= 1 (empty in one process)
-  HaloPost post;     // or, overlapped, the same posted early (Model::forward)
+  HaloPost post;     // overlapped: the same posted early, for the layers that overlap
 };
 
 class HaloSync {
@@ -61,11 +62,12 @@ class HaloSync {
 
 // The options that choose a distributed strategy (TrainerOptions holds them).
 struct HaloSyncOptions {
-  std::optional<double> boundary_rate;   // BNS-GCN's p; unset: the full halo
-  std::optional<StaleOptions> pipeline;  // PipeGCN
-  bool overlap = false;                  // exact, overlapped (not with pipeline)
-  uint64_t seed = 0;                     // of the boundary sample
-  at::Device device = at::kCPU;          // where the sample's scale lives
+  std::optional<double> boundary_rate;            // BNS-GCN's p; unset: the full halo
+  std::optional<StaleOptions> pipeline;           // PipeGCN
+  bool overlap = false;                           // exact, overlapped (not with pipeline)
+  HaloPrecision precision = HaloPrecision::fp32;  // of the training exchanges (evaluation: fp32)
+  uint64_t seed = 0;                              // of the boundary sample and int8's rounding
+  at::Device device = at::kCPU;                   // where the sample's scale lives
 };
 
 // One process: `block` (the whole graph, outliving the strategy) and its input rows.

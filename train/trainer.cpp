@@ -33,10 +33,11 @@ Trainer::Trainer(const Dataset& data, Model model, const TrainerOptions& options
       val_index_(index_of(data.val_mask)),
       test_index_(index_of(data.test_mask)),
       model_(std::move(model)) {
-  if (options_.boundary_rate() || options_.pipeline() || options_.overlap()) {
+  if (options_.boundary_rate() || options_.pipeline() || options_.overlap() ||
+      options_.halo_precision() != HaloPrecision::fp32) {
     throw UsageError(
-        "boundary sampling, the pipeline and the overlap need a distributed run on a partition (halo train --parts "
-        "DIR)");
+        "boundary sampling, the pipeline, the overlap and the halo precision need a distributed run on a partition "
+        "(halo train --parts DIR)");
   }
   set_up();
   if (global_train_ == 0) throw Error(fmt::format("{}: no training nodes", data.name));
@@ -90,9 +91,10 @@ void Trainer::set_up() {
     features_ = sparse_rows(features_);
   }
   if (o.precompute_input().value_or(model_->precomputes_input() && !is_sparse_rows(features_))) precompute_input();
-  sync_ = exchange_ ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
-                                       {o.boundary_rate(), o.pipeline(), o.overlap(), o.seed(), device})
-                    : local_sync(*block_, features_);
+  sync_ = exchange_
+              ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
+                                 {o.boundary_rate(), o.pipeline(), o.overlap(), o.halo_precision(), o.seed(), device})
+              : local_sync(*block_, features_);
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
     throw UsageError(
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",

@@ -73,6 +73,9 @@ struct TrainerOptions {
   // Exact halo rows, overlapped: each layer >= 1 computes its inner columns' part while its halo
   // rows travel (and, backward, its inner gradients while theirs travel). Not with pipeline.
   TORCH_ARG(bool, overlap) = false;
+  // How halo rows and gradients travel in training (comm/halo_codec.h): fp32 (as they are),
+  // bf16, fp16, or int8 with a scale per row and stochastic rounding. Evaluation stays exact.
+  TORCH_ARG(HaloPrecision, halo_precision) = HaloPrecision::fp32;
   // DESIGN rule 4 (BNS-GCN's --use-pp): the first layer's aggregation of the fixed input features
   // runs once at set-up (GraphLayerImpl::precompute) and dropout applies to its result. Unset:
   // on when the first layer can precompute and the features are dense; sparse rows (bag-of-words)
