@@ -26,15 +26,19 @@ using EquivalenceCase = std::tuple<std::string, std::string, std::string, bool>;
 class Equivalence : public testing::TestWithParam<EquivalenceCase> {};
 
 // Every data set, model and halo sync, with layer 0 precomputed where the model can (not GAT:
-// its weights enter its aggregation); the overlap changes layers >= 1 only, so it runs without.
+// its weights enter its aggregation); the overlap changes layers >= 1 only, so it runs without,
+// and GAT, which does not overlap (it waits for its rows), once.
 std::vector<EquivalenceCase> equivalence_cases() {
   std::vector<EquivalenceCase> cases;
-  for (const char* spec : {"cora", "community:nodes=3000"})
-    for (const char* kind : {"gcn", "sage", "gat"})
-      for (const char* sync : {"full", "sampled", "overlap", "sampled+overlap"})
-        for (const bool precompute : {false, true})
-          if (!(precompute && (std::string(kind) == "gat" || std::string(sync).find("overlap") != std::string::npos)))
-            cases.emplace_back(spec, kind, sync, precompute);
+  for (const std::string spec : {"cora", "community:nodes=3000"})
+    for (const std::string kind : {"gcn", "sage", "gat"})
+      for (const std::string sync : {"full", "sampled", "overlap", "sampled+overlap"})
+        for (const bool precompute : {false, true}) {
+          const bool overlapped = sync.find("overlap") != std::string::npos;
+          if (precompute && (kind == "gat" || overlapped)) continue;
+          if (kind == "gat" && overlapped && !(spec == "cora" && sync == "overlap")) continue;
+          cases.emplace_back(spec, kind, sync, precompute);
+        }
   return cases;
 }
 
