@@ -94,21 +94,19 @@ void StaleExchange::set_precision(HaloPrecision precision, uint64_t seed) {
 void StaleExchange::begin_epoch(int64_t epoch) {
   send_gradients();
   epoch_ = epoch;
-  for (auto& e : exchanges_) e->set_rounding_key(stream_key(rounding_seed_, epoch));
-  if (!sampler_) return;
   for (int64_t e : {epoch, epoch + 1}) {
     const int s = slot(e);
-    if (planned_[s] == e) continue;
+    if (!sampler_ || planned_[s] == e) continue;
     // The slot's previous plan (epoch e - 3) has nothing in flight any more: its rows were
     // received in epoch e - 2 and its gradients added in epoch e - 1.
     const BoundarySample sample = sampler_->draw(e);
     exchanges_[s] = std::make_unique<HaloExchange>(sample.plan, comm_);
     exchanges_[s]->set_progress(progress_.get());
     exchanges_[s]->set_precision(precision_);
-    exchanges_[s]->set_rounding_key(stream_key(rounding_seed_, epoch));
     planned_[s] = e;
     halo_index_[s] = index_tensor(sample.halo, device());
   }
+  for (auto& exchange : exchanges_) exchange->set_rounding_key(stream_key(rounding_seed_, epoch));
 }
 
 void StaleExchange::progress_all() {
