@@ -41,27 +41,40 @@ void encode_int8(const at::Tensor& source, const at::Tensor& index, uint64_t key
     std::vector<uint64_t> bits(static_cast<size_t>(draws));
     for (int64_t i = begin; i < end; ++i) {
       const T* row = x + rows[i] * width;
-      // A NaN or infinity makes the scale NaN, and so the decoded row: not silently finite.
+      // A NaN, an infinity or a magnitude beyond float's range makes the scale NaN, and so the
+      // decoded row: not silently finite.
       T max = 0;
       int not_finite = 0;
       for (int64_t j = 0; j < width; ++j) {
         const T a = std::abs(row[j]);
         max = a > max ? a : max;
-        not_finite |= !(a <= std::numeric_limits<T>::max());
+        not_finite |= !(a <= static_cast<T>(std::numeric_limits<float>::max()));
       }
-      if (not_finite) max = std::numeric_limits<T>::quiet_NaN();
-      const float scale = static_cast<float>(max) / 127.0f;
       uint8_t* w = out + i * stride;
-      std::memcpy(w, &scale, kScaleBytes);
       auto* q = reinterpret_cast<int8_t*>(w + kScaleBytes);
+      if (not_finite) {  // levels of zero: a NaN level would be undefined as an int
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::memcpy(w, &nan, kScaleBytes);
+        std::memset(q, 0, static_cast<size_t>(width));
+        continue;
+      }
+      // Below 127 x the smallest normal float a row is sent as zeros (its scale would be
+      // subnormal and its inverse infinite); at the top, decoding's 127 x scale must stay finite.
+      float scale = static_cast<float>(max) < 127.0f * std::numeric_limits<float>::min()
+                        ? 0.0f
+                        : static_cast<float>(max) / 127.0f;
+      if (!std::isfinite(127.0f * scale)) scale = std::nextafter(scale, 0.0f);
+      std::memcpy(w, &scale, kScaleBytes);
       const T inverse = scale > 0 ? T(1) / static_cast<T>(scale) : T(0);
       CounterRng rng(key, static_cast<uint64_t>(i) * static_cast<uint64_t>(draws));
       for (uint64_t& b : bits) b = rng.next();
       const auto* u16 = reinterpret_cast<const uint16_t*>(bits.data());
       for (int64_t j = 0; j < width; ++j) {
         const T v = row[j] * inverse + static_cast<T>(u16[j]) * static_cast<T>(1.0 / 65536) + T(128);
-        const int level = static_cast<int>(v) - 128;  // v in [1, 256): truncation is the floor
-        q[j] = static_cast<int8_t>(std::min(127, std::max(-127, level)));
+        // Clamped before the cast: a subnormal scale overflows the inverse, and a float outside
+        // int's range has no defined conversion. In [1, 255] truncation is the floor.
+        const T clamped = std::min(T(255), std::max(T(1), v));
+        q[j] = static_cast<int8_t>(static_cast<int>(clamped) - 128);
       }
     }
   });

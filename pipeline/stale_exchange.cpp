@@ -27,8 +27,7 @@ class StaleFillFunction : public torch::autograd::Function<StaleFillFunction> {
     ctx->saved_data["layer"] = layer;
     ctx->saved_data["synchronous"] = synchronous;
     ctx->saved_data["what"] = what;
-    ctx->saved_data["scaled"] = scale->defined();
-    if (scale->defined()) ctx->saved_data["scale"] = *scale;
+    ctx->saved_data["scale"] = *scale;
     return at::cat({inner, halo});
   }
 
@@ -36,10 +35,7 @@ class StaleFillFunction : public torch::autograd::Function<StaleFillFunction> {
     auto& exchange = *reinterpret_cast<StaleExchange*>(ctx->saved_data["exchange"].toInt());
     const at::Tensor& grad = grads[0];
     const int64_t n = exchange.exchanges_.front()->plan().num_inner;
-    at::Tensor halo = grad.narrow(0, n, grad.size(0) - n);
-    if (ctx->saved_data["scaled"].toBool()) {
-      halo = halo.mul(ctx->saved_data["scale"].toTensor().unsqueeze(1).to(halo.scalar_type()));
-    }
+    const at::Tensor halo = rescaled_rows(grad.narrow(0, n, grad.size(0) - n), ctx->saved_data["scale"].toTensor());
     const at::Tensor arrived =
         exchange.exchange_gradients(static_cast<int>(ctx->saved_data["layer"].toInt()), halo.contiguous(),
                                     ctx->saved_data["synchronous"].toBool(), ctx->saved_data["what"].toStringRef());
@@ -136,8 +132,8 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
   state.rows =
       InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), {}, tag, what + " features"), next, {}};
   if (options_.smooth_features()) rows = smooth_rows(state, rows);
-  if (scale.defined()) rows = rows.mul(scale.unsqueeze(1).to(rows.scalar_type()));
-  return StaleFillFunction::apply(inner, rows, this, static_cast<int64_t>(l), synchronous, &scale, what);
+  return StaleFillFunction::apply(inner, rescaled_rows(rows, scale), this, static_cast<int64_t>(l), synchronous, &scale,
+                                  what);
 }
 
 // avg = gamma * avg + (1 - gamma) * rows, per halo node of the full plan; a node's first rows

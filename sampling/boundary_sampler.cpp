@@ -88,4 +88,12 @@ BoundarySample BoundarySampler::draw(int64_t epoch) const {
   return sample;
 }
 
+void rescale_rows_(at::Tensor& rows, const at::Tensor& scale) {
+  if (scale.defined()) rows.mul_(scale.unsqueeze(1).to(rows.scalar_type()));
+}
+
+at::Tensor rescaled_rows(const at::Tensor& rows, const at::Tensor& scale) {
+  return scale.defined() ? rows.mul(scale.unsqueeze(1).to(rows.scalar_type())) : rows;
+}
+
 }  // namespace halo

@@ -25,6 +25,11 @@ struct BoundarySample {
   at::Tensor scale;
 };
 
+// The unbiasing rescale of sampled halo rows (or of their gradients): row i times scale[i], in
+// place or into a new tensor; with an undefined scale, the rows themselves.
+void rescale_rows_(at::Tensor& rows, const at::Tensor& scale);
+at::Tensor rescaled_rows(const at::Tensor& rows, const at::Tensor& scale);
+
 class BoundarySampler {
  public:
   // rate: p in [0, 1]; seed: the run's seed.

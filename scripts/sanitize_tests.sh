@@ -6,7 +6,9 @@
 # ctest (e.g. -R Comm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHALO_SANITIZE=ON -DHALO_BUILD_BENCH=OFF >/dev/null
+# -O1, as AddressSanitizer's authors advise: a trainer.cpp compiles in 33 s instead of 75 s at -O2 -g.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -DNDEBUG" \
+  -DHALO_SANITIZE=ON -DHALO_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan
 # No leak check: OpenMPI's plug-ins leave their start-up allocations at exit and are unloaded
 # before LeakSanitizer looks, so their reports carry no name to suppress. Growth of memory over

@@ -1,11 +1,13 @@
 // Compressed halo messages (comm/halo_codec.h): int8 rows decode within one quantization step
 // (the row's max |x| / 127), stochastic rounding is unbiased (the mean over keyed draws within
 // 5 standard errors of x), the same key gives the same bytes, bf16 and fp16 round to nearest,
-// a NaN or infinity is not decoded as a finite row, and the sizes on the wire.
+// a NaN or infinity is not decoded as a finite row, the extremes of float's range decode finite
+// (or as zeros below its normal range), and the sizes on the wire.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "comm/halo_codec.h"
 #include "test_support.h"
@@ -84,6 +86,23 @@ TEST(HaloCodec, NonFiniteRowsStayNonFinite) {
   EXPECT_TRUE(y[0].isnan().all().item<bool>());
   EXPECT_TRUE(y[1].isnan().all().item<bool>());
   EXPECT_TRUE(y[2].eq(1).all().item<bool>());
+}
+
+TEST(HaloCodec, ExtremeFiniteRowsStayFiniteAndBounded) {
+  // Subnormal (a scale of max / 127 would have an infinite inverse), the largest floats (127 x
+  // max / 127 rounds to infinity), zeros, and a double beyond float's range.
+  at::Tensor x = at::zeros({3, 8});
+  x[0].fill_(1e-40f);
+  x[0][3] = -5e-41f;
+  x[1].fill_(std::numeric_limits<float>::max());
+  x[1][1] = -std::numeric_limits<float>::max();
+  const at::Tensor y = round_trip(x, HaloPrecision::int8, 2);
+  EXPECT_TRUE(y[0].eq(0).all().item<bool>());
+  EXPECT_TRUE(y[1].isfinite().all().item<bool>());
+  EXPECT_TRUE(y[1].abs().ge(std::numeric_limits<float>::max() * 0.99f).all().item<bool>());
+  EXPECT_TRUE(y[2].eq(0).all().item<bool>());
+  const at::Tensor huge = at::full({1, 4}, 1e300, at::kDouble);
+  EXPECT_TRUE(round_trip(huge, HaloPrecision::int8, 3).isnan().all().item<bool>());
 }
 
 TEST(HaloCodec, WireSizesAndNames) {

@@ -3,6 +3,8 @@
 #include <ATen/Functions.h>
 #include <torch/autograd.h>
 
+#include "sampling/boundary_sampler.h"
+
 namespace halo {
 namespace {
 
@@ -19,16 +21,14 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     ctx->saved_data["what"] = what;
     // The scale is a constant, so it travels as a pointer: LibTorch 1.13's Function::apply takes
     // no undefined tensor arguments.
-    const bool scaled = scale->defined();
-    ctx->saved_data["scaled"] = scaled;
-    if (scaled) ctx->saved_data["scale"] = *scale;
+    ctx->saved_data["scale"] = *scale;
     // The rows arrive straight into the output's halo part: no receive buffer, no copy.
     const int64_t n = inner.size(0);
     at::Tensor out = at::empty({n + exchange->plan().num_halo, inner.size(1)}, inner.options());
     out.narrow(0, 0, n).copy_(inner);
     at::Tensor halo = out.narrow(0, n, out.size(0) - n);
     exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features", halo);
-    if (scaled) halo.mul_(scale->unsqueeze(1).to(halo.scalar_type()));
+    rescale_rows_(halo, *scale);
     return out;
   }
 
@@ -38,10 +38,7 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     const int64_t n = exchange.plan().num_inner;
     const at::Tensor& grad = grads[0];
     at::Tensor inner = grad.narrow(0, 0, n).clone(at::MemoryFormat::Contiguous);
-    at::Tensor halo = grad.narrow(0, n, grad.size(0) - n);
-    if (ctx->saved_data["scaled"].toBool()) {
-      halo = halo.mul(ctx->saved_data["scale"].toTensor().unsqueeze(1).to(halo.scalar_type()));
-    }
+    const at::Tensor halo = rescaled_rows(grad.narrow(0, n, grad.size(0) - n), ctx->saved_data["scale"].toTensor());
     exchange.reduce(halo.contiguous(), inner, static_cast<int>(ctx->saved_data["tag"].toInt()),
                     ctx->saved_data["what"].toStringRef() + " gradients");
     return {inner, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
@@ -83,14 +80,13 @@ class HaloWaitFunction : public torch::autograd::Function<HaloWaitFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& /*token*/, c10::intrusive_ptr<InFlight> f) {
     at::Tensor halo = f->exchange->bcast_end(std::move(f->rows));
-    if (f->scale.defined()) halo.mul_(f->scale.unsqueeze(1).to(halo.scalar_type()));
+    rescale_rows_(halo, f->scale);
     ctx->saved_data["in_flight"] = c10::IValue::make_capsule(std::move(f));
     return halo;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto f = in_flight(ctx);
-    at::Tensor halo = grads[0];
-    if (f->scale.defined()) halo = halo.mul(f->scale.unsqueeze(1).to(halo.scalar_type()));
+    const at::Tensor halo = rescaled_rows(grads[0], f->scale);
     f->inner_gradient = at::zeros({f->exchange->plan().num_inner, halo.size(1)}, halo.options());
     f->gradients = f->exchange->reduce_begin(halo.contiguous(), f->inner_gradient, f->tag, f->what + " gradients");
     return {at::empty({0}, halo.options()), at::Tensor()};

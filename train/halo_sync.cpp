@@ -84,7 +84,9 @@ class ExchangeSync : public DistributedSync {
       epoch_exchange().set_progress(progress_.get());
     }
   }
-  ~ExchangeSync() override { epoch_exchange().set_progress(nullptr); }
+  // The run's exchange outlives the progress thread (own exchanges die before it): a sample's
+  // strategy set the thread there too, before its first epoch's exchange replaced it.
+  ~ExchangeSync() override { exchange_.set_progress(nullptr); }
   std::string name() const override {
     if (overlap_) return sampled_prefix() + "overlap" + precision_suffix();
     return (sampled_ ? "sampled" : "full") + precision_suffix();
