@@ -14,7 +14,7 @@
 namespace halo {
 namespace {
 
-enum Stream : uint64_t { kWeights = 1, kEdges };
+enum CommunityStream : uint64_t { kWeights = 1, kCommunityEdges };
 
 // Redraws allowed for a self-loop or a same-class target of an inter-class edge before the draw
 // is kept as is (only when no other choice has weight; the graph build drops a self-loop).
@@ -132,7 +132,7 @@ Graph community_graph(const CommunityOptions& o, const int64_t* y) {
     for (int tries = 0; tries < kMaxTries && d == c; ++tries) d = tables.draw_class(rng);
     return d;
   };
-  return draw_symmetric_graph(n, o.average_degree(), stream_key(o.seed(), kEdges), [&](CounterRng& rng) {
+  return draw_symmetric_graph(n, o.average_degree(), stream_key(o.seed(), kCommunityEdges), [&](CounterRng& rng) {
     const int32_t c = tables.draw_class(rng);
     const int32_t u = tables.draw_node(c, rng);
     const int32_t target_class = rng.uniform() < o.homophily() ? c : other_class(c, rng);

@@ -16,7 +16,7 @@ namespace halo {
 namespace {
 
 // Streams of one seed; each is further keyed by node or class.
-enum Stream : uint64_t { kLabels = 1, kCentroids, kNoise, kSplit };
+enum AttributeStream : uint64_t { kLabels = 1, kCentroids, kNoise, kSplit };
 
 // Box-Muller: two independent standard normals from two uniforms.
 std::pair<double, double> normal_pair(CounterRng& rng) {

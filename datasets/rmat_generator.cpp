@@ -12,7 +12,7 @@
 namespace halo {
 namespace {
 
-enum Stream : uint64_t { kEdges = 1, kPermutation };
+enum RmatStream : uint64_t { kRmatEdges = 1, kPermutation };
 
 // Redraws allowed for an endpoint >= n or a self-loop before the draw is folded into range.
 constexpr int kMaxTries = 64;
@@ -51,7 +51,7 @@ Graph rmat_graph(const RmatOptions& o) {
     return std::pair{src, dst};
   };
   const std::vector<int32_t> perm = scramble(n, o.seed());
-  return draw_symmetric_graph(n, o.average_degree(), stream_key(o.seed(), kEdges), [&](CounterRng& rng) {
+  return draw_symmetric_graph(n, o.average_degree(), stream_key(o.seed(), kRmatEdges), [&](CounterRng& rng) {
     auto [src, dst] = descend(rng);
     for (int tries = 1; tries < kMaxTries && (src >= n || dst >= n || src == dst); ++tries) {
       std::tie(src, dst) = descend(rng);

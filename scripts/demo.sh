@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ranks=${1:-4}
-scripts/setup.sh
+HALO_TARGETS=halo scripts/setup.sh  # the tests and benchmarks are built by scripts/test.sh
 out=${HALO_DEMO_DIR:-build/demo}
 mkdir -p "$out"
 # --overwrite: a second run replaces the partition the first one wrote (only its own files).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Halo's Debian dependencies and builds it (Release) into build/.
 # Usage: scripts/setup.sh [extra cmake args...]
+# HALO_TARGETS="halo ..." builds only those targets (the demo needs the halo program alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,4 +35,4 @@ for lib in libblas.so.3 liblapack.so.3; do
 done
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
-cmake --build build
+cmake --build build ${HALO_TARGETS:+--target $HALO_TARGETS}

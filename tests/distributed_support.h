@@ -10,8 +10,8 @@
 
 #include "comm/communicator.h"
 #include "datasets/dataset.h"
-#include "train/trainer.h"
 #include "test_support.h"
+#include "train/trainer.h"
 
 namespace halo::test {
 
@@ -47,6 +47,9 @@ TrainResult train_whole(const Dataset& d, ModelOptions mo, const TrainerOptions&
 // at the best validation epoch) over seeds 0..4.
 double mean_gcn_accuracy(const std::shared_ptr<Communicator>& comm, const std::string& dir,
                          const TrainerOptions& options);
+
+// Kipf's GCN layers (hidden 16, dropout 0.5).
+inline const ModelOptions kGcn = ModelOptions().kind("gcn").hidden(16).dropout(0.5);
 
 // Per-epoch losses within 1e-5 relative, the same accuracies and best epoch.
 void expect_same_run(const TrainResult& parts, const TrainResult& whole);

@@ -14,6 +14,7 @@
 namespace halo {
 namespace {
 
+using test::kGcn;
 using test::partition_for_ranks;
 using test::SharedDir;
 using test::train_parts;
@@ -40,8 +41,6 @@ TEST(BnsRanks, ReceiversRegenerateTheOwnersSample) {
     EXPECT_TRUE(got.equal(expected)) << "epoch " << epoch;
   }
 }
-
-const ModelOptions kGcn = ModelOptions().kind("gcn").hidden(16).dropout(0.5);
 
 // Repeats bit for bit: sampled, and sampled with int8 messages (keyed rounding), which do round.
 TEST(BnsRanks, SameSeedSameLosses) {

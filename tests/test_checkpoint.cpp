@@ -10,18 +10,16 @@
 #include "accel_model/checkpoint_model.h"
 #include "datasets/presets.h"
 #include "gcn/checkpoint.h"
-#include "train/trainer.h"
 #include "test_support.h"
+#include "train/trainer.h"
+#include "training_support.h"
 
 namespace halo {
 namespace {
 
-namespace fs = std::filesystem;
+using test::tiny;
 
-const Dataset& tiny() {
-  static const Dataset d = generate_preset("tiny");
-  return d;
-}
+namespace fs = std::filesystem;
 
 const ModelOptions kModel =
     ModelOptions().kind("gat").heads(2).in_features(tiny().num_features()).out_features(4).hidden(8);

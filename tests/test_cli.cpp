@@ -16,9 +16,7 @@ namespace {
 
 using test::Outcome;
 
-Outcome halo(const std::string& args, bool with_stderr = false) {
-  return test::run(std::string(HALO_BIN) + " " + args, with_stderr);
-}
+using test::halo;
 
 TEST(Cli, HelpForEveryCommand) {
   for (const char* cmd : {"", "generate", "convert", "info", "partition", "train", "igcn", "plot"}) {

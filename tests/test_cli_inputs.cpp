@@ -15,14 +15,14 @@ namespace {
 
 using test::Outcome;
 
-Outcome halo(const std::string& args, const std::string& cwd = ".") {
+Outcome halo_in(const std::string& args, const std::string& cwd = ".") {
   return test::run("cd '" + cwd + "' && " + HALO_BIN + " " + args, true);
 }
 
 TEST(CliInputs, PartitionRefusesMorePartsThanTheGraphFills) {
   test::TempDir dir;
   setenv("HALO_DATA", HALO_TEST_DATA, 0);
-  const Outcome r = halo("partition cora --parts 1000 -o " + dir.path("p"));
+  const Outcome r = halo_in("partition cora --parts 1000 -o " + dir.path("p"));
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("--parts 1000: metis left 196 parts empty (cora of 2708 nodes: the largest part holds 5 nodes, "
                        "1.85x the mean of 2.7, against --imbalance 1.03); use fewer parts"),
@@ -33,10 +33,11 @@ TEST(CliInputs, PartitionRefusesMorePartsThanTheGraphFills) {
 
 TEST(CliInputs, PartitionWarnsWhenBalanceIsMissed) {
   test::TempDir dir;
-  const Outcome r = halo("partition tiny --parts 64 -o " + dir.path("p"));
+  const Outcome r = halo_in("partition tiny --parts 64 -o " + dir.path("p"));
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("[warning] --parts 64: metis missed --imbalance 1.03 (tiny of 400 nodes: the largest part holds"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("[warning] --parts 64: metis missed --imbalance 1.03 (tiny of 400 nodes: the largest part holds"),
+      std::string::npos)
       << r.out;
 }
 
@@ -44,17 +45,17 @@ TEST(CliInputs, PartitionWarnsWhenBalanceIsMissed) {
 // with the source replaced by another data set of the same counts.
 TEST(CliInputs, IgcnChecksThePartitionSource) {
   test::TempDir dir;
-  ASSERT_EQ(halo("generate tiny -o " + dir.path("data.halo")).code, 0);
-  const Outcome p = halo("partition data.halo --parts 2 -o p", dir.path());
+  ASSERT_EQ(halo_in("generate tiny -o " + dir.path("data.halo")).code, 0);
+  const Outcome p = halo_in("partition data.halo --parts 2 -o p", dir.path());
   ASSERT_EQ(p.code, 0) << p.out;
   std::filesystem::create_directories(dir.path("elsewhere"));
-  const Outcome ok = halo("igcn ../p", dir.path("elsewhere"));
+  const Outcome ok = halo_in("igcn ../p", dir.path("elsewhere"));
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("I-GCN estimate: tiny, 400 nodes"), std::string::npos) << ok.out;
 
   // Other features, same counts: only the hash tells.
-  ASSERT_EQ(halo("generate tiny:snr=2 -o " + dir.path("data.halo")).code, 0);
-  const Outcome changed = halo("igcn p", dir.path());
+  ASSERT_EQ(halo_in("generate tiny:snr=2 -o " + dir.path("data.halo")).code, 0);
+  const Outcome changed = halo_in("igcn p", dir.path());
   EXPECT_EQ(changed.code, 1) << changed.out;
   EXPECT_NE(changed.out.find("] p/meta.json: dataset.hash is "), std::string::npos) << changed.out;
   EXPECT_NE(changed.out.find("but dataset.source '" + dir.path("data.halo") + "' now has"), std::string::npos)
@@ -66,8 +67,8 @@ TEST(CliInputs, IgcnChecksThePartitionSource) {
 TEST(CliInputs, TrainRefusesAShardOfAnotherPartitioning) {
   test::TempDir dir;
   for (const char* seed : {"1", "2"}) {
-    const Outcome p = halo(std::string("partition tiny --parts 2 --method random --seed ") + seed + " -o " +
-                           dir.path(std::string("p") + seed));
+    const Outcome p = halo_in(std::string("partition tiny --parts 2 --method random --seed ") + seed + " -o " +
+                              dir.path(std::string("p") + seed));
     ASSERT_EQ(p.code, 0) << p.out;
   }
   std::filesystem::copy_file(dir.path("p2/part-1/shard.bin"), dir.path("p1/part-1/shard.bin"),

@@ -19,7 +19,7 @@ using test::Outcome;
 const std::string kHalo = HALO_BIN;
 const std::string kHaloRun = std::filesystem::path(HALO_BIN).replace_filename("halo-run").string();
 
-Outcome halo(const std::string& args) { return test::run(kHalo + " " + args, true); }
+using test::halo;
 
 void expect_usage(const std::string& command, const Outcome& r, const std::string& message) {
   EXPECT_EQ(r.code, 2) << command << "\n" << r.out;
@@ -76,18 +76,19 @@ TEST(CliOptions, EveryNumericOptionRefusesNonFiniteNegativeAndHugeValues) {
 }
 
 TEST(CliOptions, BoundsReadAsPeopleWriteThem) {
-  expect_usage("--lr 0", halo("train tiny --lr 0"), "--lr must be a finite number in [1e-12, 1e+30], got 0");
-  expect_usage("--dropout 1", halo("train tiny --dropout 1"), "--dropout must be a finite number in [0, 0.999], got 1");
-  expect_usage("--seed -1", halo("train tiny --seed -1"),
+  expect_usage("--lr 0", halo("train tiny --lr 0", true), "--lr must be a finite number in [1e-12, 1e+30], got 0");
+  expect_usage("--dropout 1", halo("train tiny --dropout 1", true),
+               "--dropout must be a finite number in [0, 0.999], got 1");
+  expect_usage("--seed -1", halo("train tiny --seed -1", true),
                "--seed must be a whole number in [0, 18446744073709551615], got -1");
-  expect_usage("--seed 2^70", halo("train tiny --seed 1180591620717411303424"),
+  expect_usage("--seed 2^70", halo("train tiny --seed 1180591620717411303424", true),
                "--seed must be a whole number in [0, 18446744073709551615], got 1180591620717411303424");
-  expect_usage("--epochs 1.5", halo("train tiny --epochs 1.5"),
+  expect_usage("--epochs 1.5", halo("train tiny --epochs 1.5", true),
                "--epochs must be a whole number in [0, 2147483647], got 1.5");
 }
 
 TEST(CliOptions, ThreadsAreCapped) {
-  const Outcome r = halo("--threads 100000 train tiny --epochs 1");
+  const Outcome r = halo("--threads 100000 train tiny --epochs 1", true);
   expect_usage("--threads 100000", r, "--threads must be a whole number in [0, ");
   EXPECT_NE(r.out.find("got 100000"), std::string::npos) << r.out;
 }
@@ -99,7 +100,7 @@ TEST(CliOptions, ConfigFileValuesNameTheFileAndKey) {
            {R"({"lr": "nan"})", "\"lr\": --lr must be a finite number in [1e-12, 1e+30], got nan"},
            {R"({"threads": 1e9})", "\"threads\": --threads must be a whole number in [0, "}}) {
     const std::string file = dir.write("run.json", json);
-    expect_usage(json, halo("train tiny --config " + file), file + ": " + message);
+    expect_usage(json, halo("train tiny --config " + file, true), file + ": " + message);
   }
 }
 
@@ -110,7 +111,7 @@ TEST(CliOptions, GeneratorSpecKeysRefuseBadValues) {
   for (size_t i = 0; i < keys.size() * 2; ++i) {  // every key, each with two of the values
     const std::string spec = "tiny:" + keys[i % keys.size()] + "=" + values[(i + i / keys.size()) % values.size()];
     const std::string command = "generate " + spec + " -o " + dir.path("g.bin");
-    expect_usage(command, halo(command), "preset spec '" + spec + "': ");
+    expect_usage(command, halo(command, true), "preset spec '" + spec + "': ");
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path("g.bin")));
 }
@@ -118,24 +119,24 @@ TEST(CliOptions, GeneratorSpecKeysRefuseBadValues) {
 // Sizes from options, specs and files are checked against the memory before anything is allocated.
 TEST(CliOptions, SizesBeyondMemoryNameTheirSource) {
   test::TempDir dir;
-  expect_usage("--hidden", halo("train tiny --epochs 1 --hidden 2000000000"),
+  expect_usage("--hidden", halo("train tiny --epochs 1 --hidden 2000000000", true),
                "--hidden 2000000000 (2 layers on 400 nodes of 16 features) needs at least");
-  expect_usage("spec", halo("generate tiny:nodes=1000000000,features=100000 -o " + dir.path("g.bin")),
+  expect_usage("spec", halo("generate tiny:nodes=1000000000,features=100000 -o " + dir.path("g.bin"), true),
                "preset spec 'tiny:nodes=1000000000,features=100000': ");
-  ASSERT_EQ(halo("convert tiny --format plain -o " + dir.path("plain")).code, 0);
+  ASSERT_EQ(halo("convert tiny --format plain -o " + dir.path("plain"), true).code, 0);
   const std::string meta = dir.path("plain/meta.txt");
   std::ifstream in(meta);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   in.close();
   text.replace(text.find("num_features 16"), 15, "num_features 4000000000");
   dir.write("plain/meta.txt", text);
-  const Outcome r = halo("info " + dir.path("plain"));
+  const Outcome r = halo("info " + dir.path("plain"), true);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find(meta + ": num_features 4000000000 for 400 nodes needs at least"), std::string::npos) << r.out;
 }
 
 TEST(CliOptions, DivergedRunStopsWithExit1NamingTheEpoch) {
-  const Outcome r = halo("train tiny --epochs 20 --lr 1e30");
+  const Outcome r = halo("train tiny --epochs 20 --lr 1e30", true);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find(": the training loss is "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("the run diverged"), std::string::npos) << r.out;
@@ -145,7 +146,7 @@ TEST(CliOptions, DivergedRunStopsWithExit1NamingTheEpoch) {
 // Every rank sees the allreduced loss, so all stop at the same epoch and the job fails with 1.
 TEST(CliOptions, DivergedDistributedRunStopsOnEveryRank) {
   test::TempDir dir;
-  ASSERT_EQ(halo("partition tiny -k 2 -o " + dir.path("p")).code, 0);
+  ASSERT_EQ(halo("partition tiny -k 2 -o " + dir.path("p"), true).code, 0);
   const Outcome r =
       test::run(kHaloRun + " --oversubscribe train --parts " + dir.path("p") + " --epochs 20 --lr 1e30", true);
   EXPECT_EQ(r.code, 1) << r.out;
@@ -161,7 +162,7 @@ TEST(CliOptions, PlotDrawsNullLossesAsGaps) {
              ", \"epoch_seconds\": 0." + n + ", \"bytes_sent\": " + n + "00, \"train_acc\": 0." + n +
              ", \"val_acc\": 0." + n + ", \"test_acc\": 0." + n + "}\n";
   }
-  const Outcome r = halo("plot " + dir.write("m.jsonl", lines) + " -o " + dir.path("pics"));
+  const Outcome r = halo("plot " + dir.write("m.jsonl", lines) + " -o " + dir.path("pics"), true);
   ASSERT_EQ(r.code, 0) << r.out;
   std::ifstream in(dir.path("pics/epochs.dat"));
   const std::string dat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -175,7 +176,7 @@ TEST(CliOptions, ExitCodesFollowOneRule) {
   std::filesystem::permissions(mpirun, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
   EXPECT_EQ(test::run(kHaloRun + " --mpirun " + mpirun + " -n 1 info tiny").code, 1);
   // --accel, like --config, is a file of options: anything wrong with it is a usage error.
-  const Outcome r = halo("igcn tiny --accel " + dir.write("accel.json", "{"));
+  const Outcome r = halo("igcn tiny --accel " + dir.write("accel.json", "{"), true);
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("accel.json: not valid JSON"), std::string::npos) << r.out;
 }

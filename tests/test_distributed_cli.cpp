@@ -20,7 +20,7 @@ namespace {
 
 using test::Outcome;
 
-Outcome halo(const std::string& args) { return test::run(std::string(HALO_BIN) + " " + args, true); }
+using test::halo;
 
 Outcome mpirun(int ranks, const std::string& args) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
@@ -38,7 +38,7 @@ nlohmann::json result_of(const Outcome& r) {
 class DistributedCli : public testing::Test {
  protected:
   void SetUp() override {
-    const Outcome p = halo("partition tiny --parts 2 -o " + dir_.path("parts"));
+    const Outcome p = halo("partition tiny --parts 2 -o " + dir_.path("parts"), true);
     ASSERT_EQ(p.code, 0) << p.out;
   }
   std::string parts() const { return dir_.path("parts"); }
@@ -47,7 +47,7 @@ class DistributedCli : public testing::Test {
 
 TEST_F(DistributedCli, TwoRanksGiveTheOneProcessResult) {
   const std::string flags = " --epochs 12 --eval-every 4 --seed 5 --json";
-  const Outcome one = halo("train tiny" + flags);
+  const Outcome one = halo("train tiny" + flags, true);
   ASSERT_EQ(one.code, 0) << one.out;
   const std::string metrics = dir_.path("metrics.jsonl");
   const Outcome two = mpirun(2, "train --parts " + parts() + flags + " --check-replicas --metrics " + metrics);
@@ -192,9 +192,9 @@ TEST_F(DistributedCli, PipelineExitsCleanly) {
       mpirun(2, "train --parts " + parts() + " --epochs 10 --pipeline --deadline 2 --inject-stall 1:3");
   EXPECT_NE(stalled.code, 0);
   // Stale rows need no peer, so the first wait to time out is the gradient allreduce.
-  EXPECT_NE(
-      stalled.out.find("rank 0: rank 1 did not reach allreduce within 2 s (epoch 3, weight gradients); rank 0 is waiting"),
-      std::string::npos)
+  EXPECT_NE(stalled.out.find(
+                "rank 0: rank 1 did not reach allreduce within 2 s (epoch 3, weight gradients); rank 0 is waiting"),
+            std::string::npos)
       << stalled.out;
   EXPECT_EQ(stalled.out.find("terminate"), std::string::npos) << stalled.out;
 }
@@ -203,14 +203,15 @@ TEST_F(DistributedCli, PipelineExitsCleanly) {
 // exits 1, and every rank that reports the deadline names rank k, and only it.
 TEST_F(DistributedCli, EveryRankNamesTheStoppedRank) {
   const std::string three = dir_.path("parts3");
-  ASSERT_EQ(halo("partition tiny --parts 3 -o " + three).code, 0);
+  ASSERT_EQ(halo("partition tiny --parts 3 -o " + three, true).code, 0);
   struct Stop {
     int rank, epoch;
     std::string mode;
   };
-  for (const Stop& stop : {Stop{0, 1, ""}, Stop{1, 3, ""}, Stop{2, 2, ""}, Stop{2, 4, " --pipeline"},
-                           Stop{0, 2, " --pipeline"}}) {
-    const std::string where = "rank " + std::to_string(stop.rank) + " at epoch " + std::to_string(stop.epoch) + stop.mode;
+  for (const Stop& stop :
+       {Stop{0, 1, ""}, Stop{1, 3, ""}, Stop{2, 2, ""}, Stop{2, 4, " --pipeline"}, Stop{0, 2, " --pipeline"}}) {
+    const std::string where =
+        "rank " + std::to_string(stop.rank) + " at epoch " + std::to_string(stop.epoch) + stop.mode;
     const Outcome r = mpirun(3, "train --parts " + three + " --epochs 10 --deadline 1 --inject-stall " +
                                     std::to_string(stop.rank) + ":" + std::to_string(stop.epoch) + stop.mode);
     EXPECT_EQ(r.code, 1) << where << "\n" << r.out;

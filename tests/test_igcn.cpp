@@ -373,7 +373,7 @@ TEST(SpyPlot, WritesADownsampledPng) {
   for (int32_t i = 0; i < g.num_nodes(); ++i) ASSERT_EQ(sorted[i], i);  // a permutation
 }
 
-Outcome halo(const std::string& args) { return test::run(std::string(HALO_BIN) + " " + args); }
+using test::halo;
 
 TEST(IgcnCli, DatasetPartitionAndTrainedModel) {
   test::TempDir dir;

@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::Outcome;
 
-Outcome halo(const std::string& args) { return test::run(std::string(HALO_BIN) + " " + args, true); }
+using test::halo;
 
 std::string read(const std::string& path) {
   std::ostringstream s;
@@ -59,7 +59,7 @@ TEST(OutputFolders, PartitionKeepsAFolderOfUserFiles) {
   dir.write("out/notes.txt", "mine");
   dir.write("out/part-2/mine.txt", "also mine");
   for (const char* flags : {"", " --overwrite"}) {
-    const Outcome r = halo("partition tiny -k 2 -o " + out + flags);
+    const Outcome r = halo("partition tiny -k 2 -o " + out + flags, true);
     EXPECT_EQ(r.code, 2) << r.out;
     expect_has(r, "-o " + out +
                       " holds 2 entries that are not a Halo partition (notes.txt, part-2): give an empty "
@@ -74,16 +74,16 @@ TEST(OutputFolders, PartitionKeepsAFolderOfUserFiles) {
 TEST(OutputFolders, PartitionIsReplacedOnlyWithOverwriteAndLosesOnlyItsFiles) {
   test::TempDir dir;
   const std::string out = dir.path("p");
-  ASSERT_EQ(halo("partition tiny -k 4 -o " + out).code, 0);
+  ASSERT_EQ(halo("partition tiny -k 4 -o " + out, true).code, 0);
   dir.write("p/notes.txt", "mine");
   dir.write("p/part-3/mine.txt", "also mine");
   const std::string before = read(out + "/meta.json");
-  const Outcome refused = halo("partition tiny -k 2 -o " + out);
+  const Outcome refused = halo("partition tiny -k 2 -o " + out, true);
   EXPECT_EQ(refused.code, 2) << refused.out;
   expect_has(refused, "-o " + out + " holds a Halo partition (meta.json, notes.txt, part-0, ...): add --overwrite");
   EXPECT_EQ(read(out + "/meta.json"), before);
 
-  const Outcome replaced = halo("partition tiny -k 2 -o " + out + " --overwrite");
+  const Outcome replaced = halo("partition tiny -k 2 -o " + out + " --overwrite", true);
   ASSERT_EQ(replaced.code, 0) << replaced.out;
   const PartitionMeta meta = read_partition_meta(out);
   EXPECT_EQ(meta.num_parts, 2);
@@ -97,18 +97,18 @@ TEST(OutputFolders, PartitionIsReplacedOnlyWithOverwriteAndLosesOnlyItsFiles) {
 TEST(OutputFolders, PartitionNeverFollowsOrReplacesSpecialFiles) {
   test::TempDir dir;
   ASSERT_EQ(::mkfifo(dir.path("fifo").c_str(), 0666), 0);
-  const Outcome fifo = halo("partition tiny -k 2 -o " + dir.path("fifo"));
+  const Outcome fifo = halo("partition tiny -k 2 -o " + dir.path("fifo"), true);
   EXPECT_EQ(fifo.code, 2) << fifo.out;
   expect_has(fifo, dir.path("fifo") + " is a FIFO, not a folder");
   EXPECT_TRUE(is_fifo(dir.path("fifo")));
 
   // In a partition --overwrite may replace: part-1/shard.bin a FIFO, part-0 a link elsewhere.
   const std::string out = dir.path("p");
-  ASSERT_EQ(halo("partition tiny -k 2 -o " + out).code, 0);
+  ASSERT_EQ(halo("partition tiny -k 2 -o " + out, true).code, 0);
   const std::string meta = read(out + "/meta.json");
   fs::remove(out + "/part-1/shard.bin");
   ASSERT_EQ(::mkfifo((out + "/part-1/shard.bin").c_str(), 0666), 0);
-  const Outcome special = halo("partition tiny -k 2 -o " + out + " --overwrite");
+  const Outcome special = halo("partition tiny -k 2 -o " + out + " --overwrite", true);
   EXPECT_EQ(special.code, 1) << special.out;
   expect_has(special, out + "/part-1/shard.bin is a FIFO: refusing to replace it");
   EXPECT_TRUE(is_fifo(out + "/part-1/shard.bin"));
@@ -118,7 +118,7 @@ TEST(OutputFolders, PartitionNeverFollowsOrReplacesSpecialFiles) {
   fs::rename(out + "/part-0", dir.path("elsewhere"));
   fs::create_directory_symlink(dir.path("elsewhere"), out + "/part-0");
   const std::string shard = read(dir.path("elsewhere/shard.bin"));
-  const Outcome link = halo("partition tiny -k 2 -o " + out + " --overwrite");
+  const Outcome link = halo("partition tiny -k 2 -o " + out + " --overwrite", true);
   EXPECT_EQ(link.code, 1) << link.out;
   expect_has(link, out + "/part-0 is not a folder of its own (a symbolic link)");
   EXPECT_EQ(read(dir.path("elsewhere/shard.bin")), shard);
@@ -144,7 +144,7 @@ TEST(OutputFolders, PlainKeepsAFolderOfUserFiles) {
   const std::string out = dir.path("out");
   dir.write("out/labels.txt", "mine");
   for (const char* cmd : {"convert tiny", "generate tiny"}) {
-    const Outcome r = halo(std::string(cmd) + " --format plain -o " + out);
+    const Outcome r = halo(std::string(cmd) + " --format plain -o " + out, true);
     EXPECT_EQ(r.code, 2) << r.out;
     expect_has(r, "-o " + out +
                       " holds 1 entry that is not a plain dataset (meta.txt) (labels.txt): give an "
@@ -157,23 +157,23 @@ TEST(OutputFolders, PlainKeepsAFolderOfUserFiles) {
 TEST(OutputFolders, PlainIsReplacedOnlyWithOverwriteAndKeepsOtherFiles) {
   test::TempDir dir;
   const std::string out = dir.path("plain");
-  ASSERT_EQ(halo("generate tiny --format plain -o " + out).code, 0);
+  ASSERT_EQ(halo("generate tiny --format plain -o " + out, true).code, 0);
   dir.write("plain/README.md", "mine");
   const std::string labels = read(out + "/labels.txt");
-  const Outcome refused = halo("generate tiny:nodes=50 --format plain -o " + out);
+  const Outcome refused = halo("generate tiny:nodes=50 --format plain -o " + out, true);
   EXPECT_EQ(refused.code, 2) << refused.out;
   expect_has(refused, "-o " + out +
                           " holds a plain dataset (meta.txt) (README.md, edges.txt, features.txt, ...): "
                           "add --overwrite");
   EXPECT_EQ(read(out + "/labels.txt"), labels);
 
-  ASSERT_EQ(halo("generate tiny:nodes=50 --format plain --overwrite -o " + out).code, 0);
+  ASSERT_EQ(halo("generate tiny:nodes=50 --format plain --overwrite -o " + out, true).code, 0);
   EXPECT_EQ(load_plain(out).num_nodes(), 50);
   EXPECT_EQ(read(out + "/README.md"), "mine");
 
   fs::remove(out + "/edges.txt");
   ASSERT_EQ(::mkfifo((out + "/edges.txt").c_str(), 0666), 0);
-  const Outcome special = halo("convert tiny --format plain --overwrite -o " + out);
+  const Outcome special = halo("convert tiny --format plain --overwrite -o " + out, true);
   EXPECT_EQ(special.code, 1) << special.out;
   expect_has(special, out + "/edges.txt is a FIFO: refusing to replace it");
   EXPECT_TRUE(is_fifo(out + "/edges.txt"));

@@ -14,6 +14,7 @@
 namespace halo {
 namespace {
 
+using test::kGcn;
 using test::partition_for_ranks;
 using test::SharedDir;
 using test::train_parts;
@@ -107,8 +108,6 @@ TEST(PipelineRanks, SmoothedRowsAverageEachHaloNodesOwnRows) {
 TEST(PipelineRanks, HaloRowsAndGradientsAreOneEpochOld) { check_staleness(1.0); }
 TEST(PipelineRanks, SampledRowsAreOneEpochOldForTheCurrentSample) { check_staleness(0.5); }
 TEST(PipelineRanks, OneEpochOldWithoutAProgressThread) { check_staleness(0.5, false); }
-
-const ModelOptions kGcn = ModelOptions().kind("gcn").hidden(16).dropout(0.5);
 
 TEST(PipelineRanks, SameSeedSameLosses) {
   const std::shared_ptr<Communicator> comm = mpi_world();

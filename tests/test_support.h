@@ -76,4 +76,11 @@ inline Outcome run(const std::string& command, bool with_stderr = false) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+#ifdef HALO_BIN
+// `halo ARGS`, the program under test; with_stderr: its stderr joins stdout.
+inline Outcome halo(const std::string& args, bool with_stderr = false) {
+  return run(std::string(HALO_BIN) + " " + args, with_stderr);
+}
+#endif
+
 }  // namespace halo::test

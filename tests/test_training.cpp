@@ -16,10 +16,7 @@
 namespace halo {
 namespace {
 
-const Dataset& tiny() {
-  static const Dataset d = generate_preset("tiny");
-  return d;
-}
+using test::tiny;
 
 class TrainerDeterminism : public ::testing::TestWithParam<std::string> {};
 

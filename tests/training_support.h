@@ -2,9 +2,16 @@
 // Training runs as the tests and benchmarks set them up: a model seeded like the CLI does it.
 #include <torch/utils.h>
 
+#include "datasets/presets.h"
 #include "train/trainer.h"
 
 namespace halo::test {
+
+// The "tiny" preset, generated once per test program.
+inline const Dataset& tiny() {
+  static const Dataset d = generate_preset("tiny");
+  return d;
+}
 
 struct Run {
   TrainResult result;
