@@ -22,7 +22,7 @@ struct AcceleratorOptions {
   TORCH_ARG(double, calibration) = 1.0;
   TORCH_ARG(double, bandwidth_gb_per_s) = 76.8;
   TORCH_ARG(int64_t, on_chip_bytes) = 30005760;
-  // Whether it islandizes (I-GCN) or runs the plain adjacency (the AWB-GCN-like baseline).
+  // Whether it islandizes (I-GCN) or runs the plain adjacency (the baseline, AWB-GCN).
   TORCH_ARG(bool, islandization) = true;
 };
 

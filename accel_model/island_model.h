@@ -29,6 +29,10 @@ class IslandModel {
 
   const Islands& islands() const { return islands_; }
   const AggregationCount& aggregation() const { return aggregation_; }
+  // The most the window rule prunes on this graph (window_rule_bound), the sums in combination
+  // or in aggregation; NaN for graphs too large to bound.
+  double bound() const { return bound_; }
+  double bound_with_sums() const { return bound_with_sums_; }
   const AccelConfig& config() const { return config_; }
   double islandize_seconds() const { return islandize_seconds_; }
   // Islands, hubs, rounds, re-reads, pruned aggregation.
@@ -40,6 +44,12 @@ class IslandModel {
   AggregationCount aggregation_;
   GraphTraffic traffic_;
   double islandize_seconds_ = 0;
+  double bound_ = 0, bound_with_sums_ = 0;
 };
+
+int64_t largest_island(const Islands& s);
+// Islands by size: bucket b counts sizes in (2^(b-1), 2^b], so 1, 2, 3-4, 5-8, ... up to the
+// largest island's bucket.
+std::vector<int64_t> island_size_histogram(const Islands& s);
 
 }  // namespace halo

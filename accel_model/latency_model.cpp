@@ -17,24 +17,34 @@ int64_t spill_bytes(int64_t resident, int64_t buffer, int64_t updates, int64_t w
 
 }  // namespace
 
+double Latency::seconds() const {
+  double t = 0;
+  for (const LayerLatency& l : layers) t += l.seconds();
+  return t;
+}
+
 double Latency::compute_s() const {
   double t = 0;
   for (const LayerLatency& l : layers) t += l.compute_s;
   return t;
 }
 
-double Latency::roofline_s() const {
-  double t = 0;
-  for (const LayerLatency& l : layers) t += l.roofline_s();
-  return t;
+int64_t Latency::off_chip_bytes() const {
+  int64_t b = 0;
+  for (const LayerLatency& l : layers) b += l.bytes;
+  return b;
 }
 
 nlohmann::json Latency::to_json() const {
-  nlohmann::json j = {{"compute_s", compute_s()}, {"roofline_s", roofline_s()}, {"layers", nlohmann::json::array()}};
+  nlohmann::json j = {{"seconds", seconds()},
+                      {"compute_s", compute_s()},
+                      {"off_chip_bytes", off_chip_bytes()},
+                      {"layers", nlohmann::json::array()}};
   for (const LayerLatency& l : layers) {
     j["layers"].push_back({{"ops", l.ops},
                            {"compute_s", l.compute_s},
-                           {"bytes", l.bytes},
+                           {"working_set_bytes", l.working_set},
+                           {"off_chip_bytes", l.bytes},
                            {"spill_bytes", l.spill_bytes},
                            {"memory_s", l.memory_s}});
   }
@@ -52,14 +62,17 @@ Latency estimate_latency(const AcceleratorOptions& a, const std::vector<LayerSha
     t.ops = a.islandization() ? ops[l].igcn() : ops[l].baseline();
     t.compute_s = static_cast<double>(t.ops) / macs_per_s * a.calibration();
     const int64_t input = std::min(g.nodes * s.in_features, 2 * s.input_nnz) * kWord;
-    const int64_t adjacency = (g.adjacency_entries + g.nodes + (l == 0 && a.islandization() ? g.rereads : 0)) * kWord;
-    // I-GCN keeps only hubs' partial sums across islands; the baseline keeps every row's.
-    t.spill_bytes =
-        a.islandization()
-            ? spill_bytes(g.hubs * s.out_features * kWord, a.on_chip_bytes(), g.island_hub_pairs, s.out_features)
-            : spill_bytes(g.nodes * s.out_features * kWord, a.on_chip_bytes(), g.adjacency_entries, s.out_features);
-    t.bytes =
-        input + s.in_features * s.out_features * kWord + adjacency + g.nodes * s.out_features * kWord + t.spill_bytes;
+    const int64_t adjacency = (g.adjacency_entries + g.nodes) * kWord;
+    t.working_set = input + s.in_features * s.out_features * kWord + adjacency + g.nodes * s.out_features * kWord;
+    if (t.working_set > a.on_chip_bytes()) {
+      // I-GCN keeps only hubs' partial sums across islands; the baseline keeps every row's.
+      t.spill_bytes =
+          a.islandization()
+              ? spill_bytes(g.hubs * s.out_features * kWord, a.on_chip_bytes(), g.island_hub_pairs, s.out_features)
+              : spill_bytes(g.nodes * s.out_features * kWord, a.on_chip_bytes(), g.adjacency_entries, s.out_features);
+      const int64_t rereads = l == 0 && a.islandization() ? g.rereads * kWord : 0;
+      t.bytes = t.working_set + rereads + t.spill_bytes;
+    }
     t.memory_s = static_cast<double>(t.bytes) / bytes_per_s;
     latency.layers.push_back(t);
   }

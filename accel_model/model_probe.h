@@ -17,7 +17,8 @@ struct ModelProbe {
   // reproduces Model::forward for ReLU models without LayerNorm. Otherwise (GAT's ELU,
   // LayerNorm) the inputs of layers >= 1 are counted dense.
   bool exact = true;
-  double inference_seconds = 0;  // median Model::forward, eval mode, no autograd
+  double inference_seconds =
+      0;  // median Model::forward, eval mode, no autograd, sparse input rows where training uses them
   int repeats = 0;
 };
 

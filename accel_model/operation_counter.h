@@ -17,10 +17,13 @@ struct LayerShape {
 struct LayerOps {
   // Combination skips zero inputs: input_nnz · out_features MACs.
   int64_t combination = 0;
-  // Aggregation: one vector operation of out_features MACs per count of `AggregationCount`.
+  // Aggregation: one vector operation of out_features MACs per count of `AggregationCount`
+  // (windowed: its `rows`, the paper's convention).
   int64_t aggregation_plain = 0, aggregation_windowed = 0;
+  // I-GCN's window sums, formed during combination: out_features additions each.
+  int64_t window_sums = 0;
 
-  int64_t igcn() const { return combination + aggregation_windowed; }
+  int64_t igcn() const { return combination + window_sums + aggregation_windowed; }
   int64_t baseline() const { return combination + aggregation_plain; }
 };
 

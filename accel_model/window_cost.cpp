@@ -6,6 +6,8 @@
 #include <tbb/parallel_reduce.h>
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 
 #include "core/error.h"
 
@@ -15,10 +17,17 @@ void check_window(int k) {
   if (k != 2 && k != 4) throw UsageError(fmt::format("window k must be 2 or 4, got {}", k));
 }
 
+WindowCost& WindowCost::operator+=(const WindowCost& o) {
+  plain += o.plain, rows += o.rows, combination_sums += o.combination_sums;
+  windowed += o.windowed, presums += o.presums;
+  return *this;
+}
+
 WindowCost window_cost(const Csr& block, int k) {
   check_window(k);
   const int64_t windows = (block.cols + k - 1) / k;
   auto width = [&](int64_t w) { return std::min<int64_t>(k, block.cols - w * k); };
+  auto cost = [&](int64_t w, int64_t m) { return std::min(m, 1 + width(w) - m); };
   // Pass 1: what each window sum would save over the rows that gain from it.
   std::vector<int64_t> saving(windows, 0);
   auto for_each_window = [&](auto&& visit) {
@@ -32,18 +41,21 @@ WindowCost window_cost(const Csr& block, int k) {
       }
     }
   };
-  for_each_window([&](int64_t w, int64_t m) { saving[w] += std::max<int64_t>(0, m - (1 + width(w) - m)); });
-  // Pass 2: a window sum is built where it saves more than its width(w) - 1 additions.
-  WindowCost cost;
-  for (int64_t w = 0; w < windows; ++w) {
-    if (saving[w] > width(w) - 1) cost.presums += width(w) - 1;
-  }
+  WindowCost c;
   for_each_window([&](int64_t w, int64_t m) {
-    cost.plain += m;
-    cost.windowed += saving[w] > width(w) - 1 ? std::min(m, 1 + width(w) - m) : m;
+    saving[w] += m - cost(w, m);
+    c.plain += m;
+    c.rows += cost(w, m);
   });
-  cost.windowed += cost.presums;
-  return cost;
+  // Pass 2, sums in aggregation: a window sum is built where it saves more than its width(w) - 1
+  // additions. In combination, every sum some row gains from is built.
+  for (int64_t w = 0; w < windows; ++w) {
+    if (saving[w] > width(w) - 1) c.presums += width(w) - 1;
+    if (saving[w] > 0) c.combination_sums += width(w) - 1;
+  }
+  for_each_window([&](int64_t w, int64_t m) { c.windowed += saving[w] > width(w) - 1 ? cost(w, m) : m; });
+  c.windowed += c.presums;
+  return c;
 }
 
 namespace {
@@ -106,20 +118,72 @@ AggregationCount count_aggregation(const Graph& g, const Islands& s, int k) {
       tbb::blocked_range<int64_t>(0, s.num_islands()), WindowCost{},
       [&](const tbb::blocked_range<int64_t>& r, WindowCost sum) {
         std::vector<int32_t>& pos = positions.local();
-        for (int64_t i = r.begin(); i < r.end(); ++i) {
-          const WindowCost c = window_cost(island_block(g, out, s, i, pos), k);
-          sum.plain += c.plain, sum.windowed += c.windowed, sum.presums += c.presums;
-        }
+        for (int64_t i = r.begin(); i < r.end(); ++i) sum += window_cost(island_block(g, out, s, i, pos), k);
         return sum;
       },
-      [](WindowCost a, const WindowCost& b) {
-        a.plain += b.plain, a.windowed += b.windowed, a.presums += b.presums;
-        return a;
-      });
+      [](WindowCost a, const WindowCost& b) { return a += b; });
+  count.rows = islands.rows + count.hub_hub;
+  count.combination_sums = islands.combination_sums;
   count.windowed = islands.windowed + count.hub_hub;
   count.presums = islands.presums;
   count.island_entries = islands.plain;
   return count;
+}
+
+// Let c(u, w) be the rows holding both columns u and w: the closed neighbourhoods of u and w
+// meeting. k = 2: a window {u, w} saves c(u, w) (less 1 for its sum in aggregation), at most the
+// sum over its two nodes of max_w c(u, w) / 2 (less 1/2). k = 4: a row with m of a full window's
+// ones saves m - min(m, 5 - m) <= C(m, 2) / 2, so the window saves at most half its pairs' c
+// (less 3 for its sum), at most the sum over its nodes of (their three largest c) / 4 (less
+// 3/4); the one narrower last window (up to 3 columns) saves at most 2 max c (less 2). Each node
+// lies in one window and no window saves below 0.
+double window_rule_bound(const Graph& g, int k, bool sums_in_aggregation, int64_t max_work) {
+  check_window(k);
+  const int32_t n = g.num_nodes();
+  int64_t work = 0;
+  for (int32_t v = 0; v < n; ++v) work += static_cast<int64_t>(g.in_degree(v) + 1) * (g.in_degree(v) + 1);
+  if (work > max_work) return std::numeric_limits<double>::quiet_NaN();
+  const double sum_cost = sums_in_aggregation ? 1 : 0;
+  auto closed = [&](int32_t v, auto&& visit) {
+    visit(v);
+    for (int32_t u : g.in_neighbors(v)) {
+      if (u != v) visit(u);
+    }
+  };
+  struct Partial {
+    double saved = 0;
+    int32_t most = 1;
+  };
+  tbb::enumerable_thread_specific<std::vector<int32_t>> counts(std::vector<int32_t>(n, 0));
+  const Partial total = tbb::parallel_reduce(
+      tbb::blocked_range<int32_t>(0, n), Partial{},
+      [&](const tbb::blocked_range<int32_t>& r, Partial p) {
+        std::vector<int32_t>& count = counts.local();
+        std::vector<int32_t> touched, c;
+        for (int32_t u = r.begin(); u < r.end(); ++u) {
+          closed(u, [&](int32_t row) {
+            closed(row, [&](int32_t w) {
+              if (w != u && count[w]++ == 0) touched.push_back(w);
+            });
+          });
+          c.clear();
+          for (int32_t w : touched) c.push_back(count[w]), count[w] = 0;
+          touched.clear();
+          if (c.empty()) continue;
+          const size_t top = std::min<size_t>(k == 2 ? 1 : 3, c.size());
+          std::partial_sort(c.begin(), c.begin() + static_cast<int64_t>(top), c.end(), std::greater<>());
+          p.most = std::max(p.most, c[0]);
+          double best = 0;
+          for (size_t i = 0; i < top; ++i) best += c[i];
+          p.saved += std::max(0.0, best / k - sum_cost * (k - 1) / k);
+        }
+        return p;
+      },
+      [](Partial a, const Partial& b) {
+        return Partial{a.saved + b.saved, std::max(a.most, b.most)};
+      });
+  const double narrow = k == 4 ? 2.0 * (total.most - sum_cost) : 0.0;
+  return (total.saved + narrow) / static_cast<double>(g.num_edges() - g.num_self_loops() + n);
 }
 
 }  // namespace halo

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   const AccelConfig config = default_accel_config();
   fmt::print(
       "| dataset | nodes | edges | threads | islandize s | count s | peak MiB above graph | islands | mean island | "
-      "hubs % | rounds | dropped tasks | re-reads / edge | pruned % | same islands |\n"
+      "hubs % | rounds | dropped tasks | re-reads / edge | pruned %, sums in combination / in aggregation | same "
+      "islands |\n"
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& spec : specs) {
     Dataset d = load_dataset(spec);
@@ -55,13 +56,15 @@ int main(int argc, char** argv) {
       }
       if (!first) first = s;
       fmt::print(
-          "| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.0f} | {} | {:.2f} | {:.1f} | {} | {} | {:.2f} | {:.2f} | {} |\n",
+          "| {} | {} | {} | {} | {:.2f} | {:.2f} | {:.0f} | {} | {:.2f} | {:.1f} | {} | {} | {:.2f} | {:.2f} / {:.2f} "
+          "| {} "
+          "|\n",
           spec, g.num_nodes(), g.num_edges(), t, islandize_s, count_s,
           (static_cast<double>(peak_rss_bytes()) - before) / (1 << 20), s.num_islands(),
           static_cast<double>(s.nodes.size()) / static_cast<double>(std::max<int64_t>(1, s.num_islands())),
           100.0 * static_cast<double>(s.hubs.size()) / g.num_nodes(), s.rounds, s.dropped_tasks,
           static_cast<double>(s.rereads) / static_cast<double>(g.num_edges()), 100 * a.pruned(),
-          s == *first ? "yes" : "NO");
+          100 * a.pruned_with_sums(), s == *first ? "yes" : "NO");
       std::fflush(stdout);
     }
   }

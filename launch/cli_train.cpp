@@ -236,7 +236,12 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       torch::manual_seed(a.trainer.seed());
       Model model(ModelOptions(a.model).in_features(meta.num_features).out_features(meta.num_classes));
       trainer = std::make_unique<Trainer>(shard, comm, model, options);
-      igcn = igcn_after_training(std::move(shard), model);
+      igcn = igcn_after_training(
+          meta, comm->rank(),
+          [normalize = a.normalize_features](Dataset& d) {
+            if (normalize) d.features = row_normalized(d.features);
+          },
+          model);
     }
     if (trainer->leader() && !a.metrics.empty()) {
       // Every option of the run, given or default: `halo train --config` with it repeats the run.

@@ -5,6 +5,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -165,11 +166,14 @@ Csr bitmap(const std::vector<std::string>& rows) {
 
 TEST(WindowCost, PaperExampleSixteenBecomeTen) {
   // A 4-node island with every edge and self-loop: each row has two full k = 2 windows at
-  // min(2, 1 + 2 - 2) = 1 operation, 8 in all, plus 2 window sums of 1 addition each.
+  // min(2, 1 + 2 - 2) = 1 operation, 8 in all, plus 2 window sums of 1 addition each, counted in
+  // aggregation (10) or, as the paper forms them, in combination (8 + 2).
   const WindowCost c = window_cost(bitmap({"1111", "1111", "1111", "1111"}), 2);
   EXPECT_EQ(c.plain, 16);
   EXPECT_EQ(c.windowed, 10);
   EXPECT_EQ(c.presums, 2);
+  EXPECT_EQ(c.rows, 8);
+  EXPECT_EQ(c.combination_sums, 2);
 }
 
 TEST(WindowCost, HandMadeBitmaps) {
@@ -187,78 +191,58 @@ TEST(WindowCost, HandMadeBitmaps) {
   EXPECT_THROW(window_cost(bitmap({"11"}), 3), UsageError);
 }
 
+TEST(WindowCost, SumsInCombination) {
+  // Every window some row gains from has its sum; the rows pay min(m, 1 + k_w - m) alone.
+  const WindowCost one = window_cost(bitmap({"1101"}), 2);  // window {0, 1} gains 1; {2, 3} none
+  EXPECT_EQ(one.rows, 1 + 1);
+  EXPECT_EQ(one.combination_sums, 1);
+  EXPECT_EQ(one.windowed, 3);  // in aggregation the sum does not pay for one row
+  // k = 4, three rows with m = 3: 2 each, the sum's 3 additions in combination.
+  const WindowCost three = window_cost(bitmap({"1110", "1101", "1011"}), 4);
+  EXPECT_EQ(three.rows, 3 * 2);
+  EXPECT_EQ(three.combination_sums, 3);
+  // m = 1 and m = 2 of 4 gain nothing: no sum is formed.
+  const WindowCost none = window_cost(bitmap({"1000", "1100"}), 4);
+  EXPECT_EQ(none.rows, 3);
+  EXPECT_EQ(none.combination_sums, 0);
+  // A partial last window of width 1 never has a sum.
+  EXPECT_EQ(window_cost(bitmap({"111", "111"}), 2).combination_sums, 1);
+}
+
 // The paper's figures: 2-layer GCN, hidden 16 ("algo" configuration). The layer-1 input is
 // counted dense (an upper bound: a trained ReLU layer zeroes part of it).
 std::vector<LayerShape> gcn_16(const Dataset& d, int64_t input_nnz) {
   return {{d.num_features(), 16, input_nnz}, {16, d.num_classes, d.num_nodes() * 16}};
 }
 
-// PubMed here has the features of 1,060 of its 19,717 nodes; its layer-0 input is the density
-// of those rows spread over every node (the full PubMed has ~988,000 non-zeros).
-int64_t pubmed_input_nnz() {
-  const at::Tensor rows = pubmed().features.ne(0).sum(1);
-  const int64_t present = rows.gt(0).sum().item<int64_t>();
-  return rows.sum().item<int64_t>() * pubmed().num_nodes() / present;
-}
+// PubMed here has the features of 1,060 of its 19,717 nodes; the paper's has 10% of its inputs
+// non-zero (GCNAX, Table II), as `halo igcn --input-density 0.1` counts it.
+int64_t pubmed_input_nnz() { return pubmed().num_nodes() * pubmed().num_features() / 10; }
 
-TEST(Calibration, LatencyWithinOneAndAHalfOfThePaper) {
-  const IslandModel c(cora().graph, default_accel_config());
-  const double cora_us =
-      c.estimate(gcn_16(cora(), cora().features.count_nonzero().item<int64_t>())).igcn.compute_s() * 1e6;
-  const IslandModel p(pubmed().graph, default_accel_config());
-  const double pubmed_us = p.estimate(gcn_16(pubmed(), pubmed_input_nnz())).igcn.compute_s() * 1e6;
-  std::cout << "estimated latency: Cora " << cora_us << " us (paper 1.3), PubMed " << pubmed_us << " us (paper 15.1)\n";
-  EXPECT_GT(cora_us, 1.3 / 1.5);
-  EXPECT_LT(cora_us, 1.3 * 1.5);
-  EXPECT_GT(pubmed_us, 15.1 / 1.5);
-  EXPECT_LT(pubmed_us, 15.1 * 1.5);
-}
-
-// Upper bound on the share of the entries of A + I that the window rule (window_cost.h) prunes,
-// over every column order, with all of A + I as one island. Let c(u, w) be the rows holding both
-// columns u and w: the closed neighbourhoods of u and w meeting. k = 2: a window {u, w} saves
-// c(u, w) - 1, at most the sum over its two nodes of (max_w c(u, w) - 1) / 2. k = 4: a row with m
-// of a full window's ones saves m - min(m, 5 - m) <= C(m, 2) / 2, so the window saves at most
-// half its pairs' c less 3 for its sum, at most the sum over its nodes of (their three largest
-// c) / 4 - 3 / 4; the one narrower last window (3 columns) saves at most 2 (max c - 1). Each node
-// lies in one window and no window saves below 0.
-double window_rule_bound(const Graph& g, int k) {
-  const int32_t n = g.num_nodes();
-  std::vector<int32_t> count(n, 0), touched;
-  auto closed = [&](int32_t v, auto&& visit) {
-    visit(v);
-    for (int32_t u : g.in_neighbors(v)) {
-      if (u != v) visit(u);
-    }
+// I-GCN's Table 2 (2-layer GCN, hidden 16): latency of I-GCN and AWB-GCN in microseconds. The
+// calibration (accel_config.cpp) is fitted to these two data sets only.
+TEST(Calibration, LatencyAndSpeedupWithinOneAndAHalfOfThePaper) {
+  struct Case {
+    const Dataset& d;
+    int64_t input_nnz;
+    double igcn_us, awb_us;
   };
-  double saved = 0;
-  int32_t most = 1;
-  for (int32_t u = 0; u < n; ++u) {
-    closed(u, [&](int32_t r) {
-      closed(r, [&](int32_t w) {
-        if (w != u && count[w]++ == 0) touched.push_back(w);
-      });
-    });
-    std::vector<int32_t> c;
-    for (int32_t w : touched) c.push_back(count[w]), count[w] = 0;
-    touched.clear();
-    std::sort(c.rbegin(), c.rend());
-    if (c.empty()) continue;
-    most = std::max(most, c[0]);
-    if (k == 2) {
-      saved += 0.5 * (c[0] - 1);
-    } else {
-      double top3 = 0;
-      for (size_t i = 0; i < std::min<size_t>(3, c.size()); ++i) top3 += c[i];
-      saved += std::max(0.0, top3 / 4 - 0.75);
+  for (const Case& c : {Case{cora(), cora().features.count_nonzero().item<int64_t>(), 1.3, 2.3},
+                        Case{pubmed(), pubmed_input_nnz(), 15.1, 30}}) {
+    const Estimate e = IslandModel(c.d.graph, default_accel_config()).estimate(gcn_16(c.d, c.input_nnz));
+    const double igcn = e.igcn.seconds() * 1e6, awb = e.baseline.seconds() * 1e6;
+    std::cout << c.d.name << ": I-GCN " << igcn << " us (paper " << c.igcn_us << "), baseline " << awb << " us (paper "
+              << c.awb_us << "), speedup " << awb / igcn << " (paper " << c.awb_us / c.igcn_us << ")\n";
+    for (const auto& [ours, paper] :
+         {std::pair{igcn, c.igcn_us}, {awb, c.awb_us}, {awb / igcn, c.awb_us / c.igcn_us}}) {
+      EXPECT_GT(ours, paper / 1.5) << c.d.name;
+      EXPECT_LT(ours, paper * 1.5) << c.d.name;
     }
   }
-  if (k == 4) saved += 2.0 * (most - 1);
-  return saved / static_cast<double>(g.num_edges() - g.num_self_loops() + n);
 }
 
-// The bound holds for every column order of small graphs (checked exhaustively); for k = 2 the
-// paper's all-ones example meets it.
+// The bound (window_cost.h) holds for every column order of small graphs, the window sums counted
+// either way (checked exhaustively); for k = 2 the paper's all-ones example meets it.
 TEST(WindowCost, UpperBoundHoldsForEveryColumnOrder) {
   for (uint64_t seed = 0; seed < 6; ++seed) {
     EdgeList e{7, {}, {}};
@@ -271,7 +255,7 @@ TEST(WindowCost, UpperBoundHoldsForEveryColumnOrder) {
     const Graph g = Graph::from_edges(e, GraphOptions().symmetrize(true));
     for (int k : {2, 4}) {
       std::vector<int32_t> column{0, 1, 2, 3, 4, 5, 6};
-      int64_t best = 0, plain = 0;
+      int64_t best = 0, best_rows = 0, plain = 0;
       do {
         Csr block;
         block.cols = 7;
@@ -284,56 +268,70 @@ TEST(WindowCost, UpperBoundHoldsForEveryColumnOrder) {
         }
         const WindowCost c = window_cost(block, k);
         best = std::max(best, c.plain - c.windowed);
+        best_rows = std::max(best_rows, c.plain - c.rows);
         plain = c.plain;
       } while (std::next_permutation(column.begin(), column.end()));
-      EXPECT_LE(static_cast<double>(best) / static_cast<double>(plain), window_rule_bound(g, k) + 1e-12)
+      EXPECT_LE(static_cast<double>(best) / static_cast<double>(plain), window_rule_bound(g, k, true) + 1e-12)
+          << "seed " << seed << ", k " << k;
+      EXPECT_LE(static_cast<double>(best_rows) / static_cast<double>(plain), window_rule_bound(g, k, false) + 1e-12)
           << "seed " << seed << ", k " << k;
     }
   }
   const EdgeList clique{4, {0, 0, 0, 1, 1, 2}, {1, 2, 3, 2, 3, 3}};
   const Graph g = Graph::from_edges(clique, GraphOptions().symmetrize(true));
-  EXPECT_DOUBLE_EQ(window_rule_bound(g, 2), 6.0 / 16);  // 16 -> 10, the paper's example
+  EXPECT_DOUBLE_EQ(window_rule_bound(g, 2, true), 6.0 / 16);   // 16 -> 10, the paper's example
+  EXPECT_DOUBLE_EQ(window_rule_bound(g, 2, false), 8.0 / 16);  // 16 -> 8 and 2 sums in combination
   const WindowCost four = window_cost(bitmap({"1111", "1111", "1111", "1111"}), 4);
-  EXPECT_EQ(four.plain - four.windowed, 9);                       // 16 -> 4 rows + 3 for the sum
-  EXPECT_DOUBLE_EQ(window_rule_bound(g, 4), (9.0 + 2 * 3) / 16);  // + the narrow-window allowance
+  EXPECT_EQ(four.plain - four.windowed, 9);                             // 16 -> 4 rows + 3 for the sum
+  EXPECT_DOUBLE_EQ(window_rule_bound(g, 4, true), (9.0 + 2 * 3) / 16);  // + the narrow-window allowance
+  EXPECT_DOUBLE_EQ(window_rule_bound(g, 4, false), (12.0 + 2 * 4) / 16);
+  EXPECT_TRUE(std::isnan(window_rule_bound(g, 2, false, 10)));  // 4 nodes of degree 4: work 64
 }
 
-// The paper prunes 39% of Cora's and 35% of PubMed's aggregation. The window rule cannot: even
-// with all of A + I as one island in the best column order it prunes at most 22% / 18% (k = 2)
-// and 26% / 20% (k = 4), short of the paper's figures by more than their 6 points. So the
-// calibration target is out of reach of the rule itself; this checks that, and that the
-// islandized count (which confines most columns to their island's windows) stays below it.
-TEST(Calibration, PrunedAggregationAgainstThePaper) {
-  struct Case {
-    const Dataset& d;
-    double paper;
-  };
-  for (const Case& c : {Case{cora(), 39}, Case{pubmed(), 35}}) {
-    const double ours = 100 * IslandModel(c.d.graph, default_accel_config()).aggregation().pruned();
-    const double bound2 = 100 * window_rule_bound(c.d.graph, 2), bound4 = 100 * window_rule_bound(c.d.graph, 4);
-    std::cout << c.d.name << ": pruned " << ours << "% (paper " << c.paper << "%), window-rule bound " << bound2
-              << "% (k = 2), " << bound4 << "% (k = 4)\n";
-    EXPECT_LT(std::max(bound2, bound4), c.paper - 6) << c.d.name;
-    EXPECT_GT(ours, 0) << c.d.name;
-    EXPECT_LT(ours, bound2) << c.d.name;
+// The paper prunes 38-39% of Cora's aggregation. The window rule cannot, with the window sums
+// counted either way: even all of A + I as one island in the best column order stays below that
+// (window_rule_bound); the islandized count, which confines most columns to their island's
+// windows, stays below the bound.
+TEST(Calibration, PrunedAggregationWithinTheBound) {
+  for (const Dataset* d : {&cora(), &pubmed()}) {
+    const IslandModel m(d->graph, default_accel_config());
+    const AggregationCount& a = m.aggregation();
+    std::cout << d->name << ": pruned " << 100 * a.pruned() << "% (sums in combination; bound " << 100 * m.bound()
+              << "%), " << 100 * a.pruned_with_sums() << "% (sums in aggregation; bound " << 100 * m.bound_with_sums()
+              << "%)\n";
+    EXPECT_GT(a.pruned_with_sums(), 0) << d->name;
+    EXPECT_GT(a.pruned(), a.pruned_with_sums()) << d->name;
+    EXPECT_LT(a.pruned(), m.bound()) << d->name;
+    EXPECT_LT(a.pruned_with_sums(), m.bound_with_sums()) << d->name;
+    EXPECT_LT(m.bound(), 0.38) << d->name;
   }
 }
 
-TEST(LatencyModel, ComputeAndSpill) {
+TEST(LatencyModel, ComputeResidentAndSpill) {
   const std::vector<LayerShape> shapes{{8, 4, 10}};
-  const std::vector<LayerOps> ops{{40, 400, 300}};
+  const std::vector<LayerOps> ops{{40, 400, 300, 20}};
   const GraphTraffic g{100, 100, 7, 50, 60};
   const AcceleratorOptions a = AcceleratorOptions().macs(10).clock_mhz(1).calibration(2).on_chip_bytes(1 << 20);
   const Latency l = estimate_latency(a, shapes, ops, g);
-  EXPECT_DOUBLE_EQ(l.compute_s(), 340.0 / 10e6 * 2);
-  // input min(800, 20) + weights 32 + adjacency (100 + 100 + 7) + outputs 400, in 4-byte words
-  EXPECT_EQ(l.layers[0].bytes, (20 + 32 + 207 + 400) * 4);
-  // 50 hubs x 4 features x 4 bytes = 800 partial-sum bytes; a 400-byte buffer spills half of
-  // the 60 island-hub updates, read and written.
+  EXPECT_DOUBLE_EQ(l.compute_s(), 360.0 / 10e6 * 2);  // combination, window sums, windowed aggregation
+  // input min(800, 20) + weights 32 + adjacency (100 + 100) + outputs 400, in 4-byte words: it
+  // fits the buffer, so nothing goes off chip.
+  EXPECT_EQ(l.layers[0].working_set, (20 + 32 + 200 + 400) * 4);
+  EXPECT_EQ(l.off_chip_bytes(), 0);
+  EXPECT_DOUBLE_EQ(l.seconds(), l.compute_s());
+  // A 400-byte buffer: the working set streams in once, with the 7 re-reads, and 50 hubs x 4
+  // features x 4 bytes = 800 partial-sum bytes spill half of the 60 island-hub updates, read and
+  // written.
   const Latency spilled = estimate_latency(AcceleratorOptions(a).on_chip_bytes(400), shapes, ops, g);
   EXPECT_EQ(spilled.layers[0].spill_bytes, 60 * 4 * 4);
+  EXPECT_EQ(spilled.off_chip_bytes(), (20 + 32 + 200 + 400 + 7) * 4 + 60 * 4 * 4);
+  EXPECT_DOUBLE_EQ(spilled.layers[0].memory_s, spilled.off_chip_bytes() / 76.8e9);
+  // The baseline: plain aggregation, no window sums, every row's partial sums (1600 bytes).
   const Latency baseline = estimate_latency(AcceleratorOptions(a).islandization(false), shapes, ops, g);
   EXPECT_DOUBLE_EQ(baseline.compute_s(), 440.0 / 10e6 * 2);
+  const Latency baseline_spilled =
+      estimate_latency(AcceleratorOptions(a).islandization(false).on_chip_bytes(400), shapes, ops, g);
+  EXPECT_EQ(baseline_spilled.layers[0].spill_bytes, static_cast<int64_t>(0.75 * 100 * 4 * 4 * 2));
 }
 
 TEST(AccelConfig, ShippedFileHoldsTheDefaults) {
@@ -383,7 +381,9 @@ TEST(IgcnCli, DatasetPartitionAndTrainedModel) {
   EXPECT_EQ(f["nodes"], 400);
   EXPECT_GT(f["speedup_vs_cpu"].get<double>(), 1);
   EXPECT_GE(f["speedup_vs_baseline"].get<double>(), 1);
-  EXPECT_GT(f["estimate"]["igcn"]["roofline_s"].get<double>(), f["estimate"]["igcn"]["compute_s"].get<double>());
+  EXPECT_GE(f["estimate"]["igcn"]["seconds"].get<double>(), f["estimate"]["igcn"]["compute_s"].get<double>());
+  EXPECT_EQ(f["estimate"]["igcn"]["off_chip_bytes"], 0);  // 400 nodes fit on chip
+  EXPECT_FALSE(f["input_density_given"].get<bool>());
   EXPECT_TRUE(std::filesystem::exists(dir.path("spy.png")));
 
   // A partition directory stands for the dataset it was cut from.
@@ -428,19 +428,39 @@ TEST(IgcnAfterTraining, AFailedReloadSkipsOnlyTheEstimate) {
   EXPECT_EQ(r.json["skipped"], "data.halo: no such file");
 }
 
-// Under mpirun rank 0 holds only its part: the estimate covers that part and says so.
-TEST(IgcnCli, DistributedTrainingEstimatesPartZero) {
+// Under mpirun rank 0 estimates the whole graph the partition was cut from: the same work as
+// `halo igcn PARTITION_DIR` with the trained model. Where the source no longer loads, part 0
+// alone, saying so and why.
+TEST(IgcnCli, DistributedTrainingEstimatesTheWholeGraph) {
   test::TempDir dir;
   ASSERT_EQ(halo("partition tiny --parts 2 -o " + dir.path("parts")).code, 0);
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-  const Outcome r = test::run(std::string(HALO_MPIEXEC) + " --oversubscribe -np 2 " + HALO_BIN + " train --parts " +
-                              dir.path("parts") + " --epochs 2");
+  const std::string mpirun = std::string(HALO_MPIEXEC) + " --oversubscribe -np 2 " + HALO_BIN;
+  const Outcome r = test::run(mpirun + " train --parts " + dir.path("parts") + " --epochs 2 --checkpoint " +
+                              dir.path("ckpt") + " --json");
   ASSERT_EQ(r.code, 0) << r.out;
-  const size_t at = r.out.find("I-GCN estimate: tiny part 0 of 2, ");
-  ASSERT_NE(at, std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("I-GCN estimate", at + 1), std::string::npos) << "printed once, by rank 0";
-  EXPECT_NE(r.out.find("part 0 only"), std::string::npos);
+  const auto t = nlohmann::json::parse(r.out)["igcn"];
+  EXPECT_EQ(t["dataset"], "tiny");
+  EXPECT_EQ(t["nodes"], 400);
+  EXPECT_EQ(t["part_only"], false);
+  const auto c =
+      nlohmann::json::parse(halo("igcn " + dir.path("parts") + " --model " + dir.path("ckpt") + " --json").out);
+  EXPECT_EQ(t["estimate"]["layers"], c["estimate"]["layers"]);
+  EXPECT_EQ(t["islands"], c["islands"]);
+
+  // The source moved away: part 0, and the reason.
+  const std::string meta_path = dir.path("parts/meta.json");
+  nlohmann::json meta = nlohmann::json::parse(std::ifstream(meta_path));
+  meta["dataset"]["source"] = dir.path("gone");
+  dir.write("parts/meta.json", meta.dump());
+  const Outcome part = test::run(mpirun + " train --parts " + dir.path("parts") + " --epochs 1");
+  ASSERT_EQ(part.code, 0) << part.out;
+  const size_t at = part.out.find("I-GCN estimate: tiny part 0 of 2, ");
+  ASSERT_NE(at, std::string::npos) << part.out;
+  EXPECT_EQ(part.out.find("I-GCN estimate", at + 1), std::string::npos) << "printed once, by rank 0";
+  EXPECT_NE(part.out.find("part 0 only"), std::string::npos) << part.out;
+  EXPECT_NE(part.out.find("does not load"), std::string::npos) << part.out;
 }
 
 }  // namespace
