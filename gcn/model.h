@@ -58,6 +58,11 @@ class ModelImpl : public torch::nn::Module {
   // The first layer's precompute of the input features x ([block.num_rows(), P], no gradients).
   at::Tensor precompute_input(const Block& block, const at::Tensor& x) { return layer(0)->precompute(block, x); }
 
+  // Layer l's output (l < num_layers() - 1) as the next layer takes it, activated and before
+  // dropout, from the `h` forward() hands to `fill` for layer l + 1: a ReLU deferred to the next
+  // layer's fused input is applied here.
+  at::Tensor hidden_output(int64_t l, const at::Tensor& h) const { return relu_to_next_.at(l) ? at::relu(h) : h; }
+
   int64_t num_layers() const { return static_cast<int64_t>(layers_->size()); }
   GraphLayer layer(int64_t i) const { return GraphLayer(layers_->ptr<GraphLayerImpl>(i)); }
   // Whether x may be sparse rows (sparse_features.h): the first layer takes them.

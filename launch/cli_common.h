@@ -39,5 +39,6 @@ void add_partition_command(CLI::App& app);
 void add_train_command(CLI::App& app, const BlasReport& blas);
 void add_igcn_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
 
 }  // namespace halo::cli

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "accel_model/checkpoint_model.h"
+#include "gcn/checkpoint_model.h"
 #include "accel_model/igcn_report.h"
 #include "core/error.h"
 #include "datasets/dataset_source.h"

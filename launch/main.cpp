@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   halo::cli::add_info_command(app);
   halo::cli::add_partition_command(app);
   halo::cli::add_train_command(app, blas);
+  halo::cli::add_predict_command(app);
   halo::cli::add_igcn_command(app);
   halo::cli::add_plot_command(app);
 

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "accel_model/checkpoint_model.h"
 #include "datasets/presets.h"
 #include "gcn/checkpoint.h"
+#include "gcn/checkpoint_model.h"
 #include "test_support.h"
 #include "train/trainer.h"
 #include "training_support.h"

@@ -167,12 +167,29 @@ double Trainer::allreduce_gradients(double local_loss) {
   return flat[offset].item<double>();
 }
 
-Accuracy Trainer::evaluate() {
+Trainer::Inference Trainer::infer(std::optional<int64_t> layer) {
+  if (layer && (*layer < 0 || *layer >= model_->num_layers() - 1)) {
+    throw UsageError(
+        fmt::format("hidden layer {}: the model's hidden layers are 0 to {}", *layer, model_->num_layers() - 2));
+  }
   torch::NoGradGuard no_grad;
   model_->eval();
   const EpochHalo halo = sync_->exact(fmt::format("epoch {} evaluation", epoch_));
-  const at::Tensor predicted = model_->forward(*halo.block, halo.input, 0, halo.fill, input_).argmax(1);
+  Inference result;
+  HaloFill fill = halo.fill;
+  if (layer) {
+    fill = [&](const at::Tensor& h, int l) {
+      if (l == *layer + 1) result.hidden = model_->hidden_output(*layer, h).clone();
+      return halo.fill ? halo.fill(h, l) : h;
+    };
+  }
+  result.logits = model_->forward(*halo.block, halo.input, 0, fill, input_);
   model_->train();
+  return result;
+}
+
+Accuracy Trainer::evaluate() {
+  const at::Tensor predicted = infer().logits.argmax(1);
   auto correct = [&](const at::Tensor& index) {
     return predicted.index_select(0, index).eq(labels_.index_select(0, index)).sum().item<int64_t>();
   };

@@ -104,6 +104,12 @@ class Trainer {
   EpochMetrics step();
   // Exact accuracies on the three splits (no dropout), over the whole graph.
   Accuracy evaluate();
+  // Exact inference (eval mode, full halo) for this rank's rows: the logits and, if `layer` is
+  // given (< the model's layers - 1), that hidden layer's output (Model::hidden_output).
+  struct Inference {
+    at::Tensor logits, hidden;
+  };
+  Inference infer(std::optional<int64_t> layer = std::nullopt);
 
   // Model, optimizer, HaloSync and run state in checkpoint_dir, and back (train/run_checkpoints.h).
   void save_checkpoint();

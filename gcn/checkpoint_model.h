@@ -8,7 +8,8 @@
 
 namespace halo {
 
-// Throws Error naming the file when `dir` holds no checkpoint or one this cannot read.
-Model load_checkpoint_model(const std::string& dir);
+// Throws Error naming the file when `dir` holds no checkpoint or one this cannot read. The
+// architecture read goes to `architecture` when given.
+Model load_checkpoint_model(const std::string& dir, ModelOptions* architecture = nullptr);
 
 }  // namespace halo

@@ -1,4 +1,4 @@
-#include "accel_model/checkpoint_model.h"
+#include "gcn/checkpoint_model.h"
 
 #include <fmt/format.h>
 #include <torch/serialize.h>
@@ -18,7 +18,7 @@ using torch::serialize::InputArchive;
 // Options of the built-in architecture whose parameters `archive` holds. Per layer: GCN has
 // weight [in, out]; GraphSAGE weight_neighbors [in, out]; GAT weight [in, heads · f] and
 // att_src [1, heads, f], heads concatenated in hidden layers and averaged in the last.
-ModelOptions architecture(InputArchive& archive, const std::string& path) {
+ModelOptions read_architecture(InputArchive& archive, const std::string& path) {
   InputArchive layers;
   if (!archive.try_read("layers", layers)) throw Error(fmt::format("{}: no 'layers': not a Halo model", path));
   ModelOptions o;
@@ -50,7 +50,7 @@ ModelOptions architecture(InputArchive& archive, const std::string& path) {
 
 }  // namespace
 
-Model load_checkpoint_model(const std::string& dir) {
+Model load_checkpoint_model(const std::string& dir, ModelOptions* architecture) {
   if (!fs::exists(fs::path(dir) / "state.json")) {
     throw Error(
         fmt::format("{}/state.json: cannot open; --model wants a checkpoint directory (halo train "
@@ -64,7 +64,9 @@ Model load_checkpoint_model(const std::string& dir) {
     std::istringstream names(bytes), weights(bytes);
     InputArchive archive;
     archive.load_from(names);
-    Model model(architecture(archive, path));
+    const ModelOptions options = read_architecture(archive, path);
+    if (architecture) *architecture = options;
+    Model model(options);
     torch::load(model, weights);
     return model;
   } catch (const c10::Error& e) {
