@@ -22,6 +22,7 @@ struct GATConvOptions {
 class GATConvImpl : public GraphLayerImpl {
  public:
   explicit GATConvImpl(const GATConvOptions& options);
+  GATConvImpl(int64_t in_features, int64_t out_features) : GATConvImpl(GATConvOptions(in_features, out_features)) {}
   at::Tensor forward(const Block& block, const at::Tensor& x) override;
   int64_t out_features() const override;
   void reset_parameters() override;

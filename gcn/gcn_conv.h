@@ -17,6 +17,7 @@ struct GCNConvOptions {
 class GCNConvImpl : public GraphLayerImpl {
  public:
   explicit GCNConvImpl(const GCNConvOptions& options);
+  GCNConvImpl(int64_t in_features, int64_t out_features) : GCNConvImpl(GCNConvOptions(in_features, out_features)) {}
   at::Tensor forward(const Block& block, const at::Tensor& x) override;
   int64_t out_features() const override { return options.out_features(); }
   void reset_parameters() override;

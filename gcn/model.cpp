@@ -66,6 +66,17 @@ ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, doub
   }
 }
 
+namespace {
+std::vector<GraphLayer> graph_layers(std::initializer_list<ModelLayer> layers) {
+  std::vector<GraphLayer> out;
+  for (const ModelLayer& l : layers) out.push_back(l.layer);
+  return out;
+}
+}  // namespace
+
+Model::Model(std::initializer_list<ModelLayer> layers, Activation activation, double dropout, bool layer_norm)
+    : ModuleHolder(std::make_shared<ModelImpl>(graph_layers(layers), activation, dropout, layer_norm)) {}
+
 at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t key, const HaloFill& fill, Input input,
                               const HaloPost& post) {
   at::Tensor h = x;

@@ -7,7 +7,9 @@
 #include <torch/nn/modules/normalization.h>
 
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gcn/graph_layer.h"
@@ -78,7 +80,21 @@ class ModelImpl : public torch::nn::Module {
   std::vector<bool> relu_to_next_;  // layer l + 1 applies layer l's ReLU to its input
 };
 
-TORCH_MODULE(Model);
+// Any layer's holder (GCNConv, a user's TORCH_MODULE), taken where a Model's layers are listed.
+struct ModelLayer {
+  template <class Holder, class = std::enable_if_t<std::is_base_of_v<GraphLayerImpl, typename Holder::ContainedType>>>
+  ModelLayer(const Holder& layer) : layer(as_graph_layer(layer)) {}  // NOLINT: implicit on purpose
+  GraphLayer layer;
+};
+
+class Model : public torch::nn::ModuleHolder<ModelImpl> {
+ public:
+  using torch::nn::ModuleHolder<ModelImpl>::ModuleHolder;
+  using Impl = ModelImpl;
+  // A model written as its layers: Model({GCNConv(1433, 16), GCNConv(16, 7)}).
+  Model(std::initializer_list<ModelLayer> layers, Activation activation = Activation::relu, double dropout = 0.5,
+        bool layer_norm = false);
+};
 
 // Builds the built-in architecture's layers for `options` (used by ModelImpl(options)).
 std::vector<GraphLayer> builtin_layers(const ModelOptions& options);

@@ -19,6 +19,7 @@ struct SAGEConvOptions {
 class SAGEConvImpl : public GraphLayerImpl {
  public:
   explicit SAGEConvImpl(const SAGEConvOptions& options);
+  SAGEConvImpl(int64_t in_features, int64_t out_features) : SAGEConvImpl(SAGEConvOptions(in_features, out_features)) {}
   at::Tensor forward(const Block& block, const at::Tensor& x) override;
   int64_t out_features() const override { return options.out_features(); }
   void reset_parameters() override;

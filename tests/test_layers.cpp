@@ -1,7 +1,8 @@
 // The built-in layers' precompute split (DESIGN rule 4): forward(block, x) equals
 // forward_precomputed(precompute(block, x)), values and weight gradients, on a part-shaped Block
 // (halo columns), for dense and sparse-row inputs; and the Trainer's choice of it. Their
-// overlapped forward (inner columns first, halo rows late) against the fused one.
+// overlapped forward (inner columns first, halo rows late) against the fused one. Each layer
+// against its formula written densely, and the short forms that build layers and Models.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -282,6 +283,77 @@ TEST(Precompute, TrainerChoosesItForDenseFeatures) {
   EXPECT_EQ(input(bag, std::nullopt), Input::features);
   EXPECT_EQ(input(dense, false), Input::features);
   EXPECT_EQ(input(bag, true), Input::precomputed);
+}
+
+// The Block's adjacency as a dense [rows, cols] matrix of ones (no self-loops).
+at::Tensor dense_adjacency(const Block& block) {
+  at::Tensor a = at::zeros({block.num_rows(), block.num_cols()}, at::kDouble);
+  const Csr& csr = block.adjacency();
+  for (int64_t r = 0; r < block.num_rows(); ++r) {
+    for (int64_t e = csr.offsets[r]; e < csr.offsets[r + 1]; ++e) a[r][csr.indices[e]] = 1;
+  }
+  return a;
+}
+
+// Each built-in layer against its formula written densely, on a part-shaped Block.
+TEST(BuiltinLayers, MatchTheirDenseFormulas) {
+  const Block block = random_block(30, 55, 3, 9);
+  torch::manual_seed(2);
+  const at::Tensor x = at::randn({block.num_cols(), 6}, at::kDouble);
+  const at::Tensor a = dense_adjacency(block);
+  const int64_t rows = block.num_rows();
+  // Full-graph in-degrees of every column; the layers scale by them in float32, as here.
+  const at::Tensor degree = block.in_degree();
+
+  // GCN: D^-1/2 (A + I) D^-1/2 X W + b, D the in-degree plus the self-loop.
+  GCNConv gcn(6, 4);
+  gcn->to(at::kDouble);
+  const at::Tensor norm = (degree + 1).rsqrt().to(at::kDouble);
+  const at::Tensor self = at::eye(rows, block.num_cols(), at::kDouble);
+  const at::Tensor gcn_ref = norm.narrow(0, 0, rows).unsqueeze(1) * (a + self) * norm.unsqueeze(0);
+  EXPECT_TRUE(at::allclose(gcn->forward(block, x), gcn_ref.mm(x.mm(gcn->weight)) + gcn->bias, 1e-10, 1e-12));
+
+  // GraphSAGE (PyG's): the mean over the in-neighbours times W_n, plus x_v W_r, plus b.
+  SAGEConv sage(6, 4);
+  sage->to(at::kDouble);
+  const at::Tensor mean = a * degree.narrow(0, 0, rows).clamp_min(1).reciprocal().to(at::kDouble).unsqueeze(1);
+  const at::Tensor sage_ref =
+      mean.mm(x).mm(sage->weight_neighbors) + x.narrow(0, 0, rows).mm(sage->weight_root) + sage->bias;
+  EXPECT_TRUE(at::allclose(sage->forward(block, x), sage_ref, 1e-10, 1e-12));
+
+  // GAT, 2 heads concatenated: alpha_vu = softmax over u in N(v) + {v} of
+  // LeakyReLU(a_dst . W x_v + a_src . W x_u); y_v = sum alpha_vu W x_u, plus b.
+  GATConv gat(GATConvOptions(6, 3).heads(2));
+  gat->to(at::kDouble);
+  gat->eval();
+  const at::Tensor xw = x.mm(gat->weight).view({block.num_cols(), 2, 3});
+  std::vector<at::Tensor> heads;
+  for (int64_t h = 0; h < 2; ++h) {
+    const at::Tensor w = xw.select(1, h);
+    const at::Tensor src = w.mv(gat->att_src[0][h]), dst = w.narrow(0, 0, rows).mv(gat->att_dst[0][h]);
+    const at::Tensor logits = at::leaky_relu(dst.unsqueeze(1) + src.unsqueeze(0), 0.2);
+    const at::Tensor alpha = logits.masked_fill((a + self) == 0, -INFINITY).softmax(1);
+    heads.push_back(alpha.mm(w));
+  }
+  EXPECT_TRUE(at::allclose(gat->forward(block, x), at::cat(heads, 1) + gat->bias, 1e-10, 1e-12));
+}
+
+// The short forms: a layer from (in, out), and a Model written as its layers.
+TEST(BuiltinLayers, ShortFormsBuildTheSameModel) {
+  torch::manual_seed(0);
+  Model listed({GCNConv(8, 16), GCNConv(16, 3)});
+  torch::manual_seed(0);
+  Model built(ModelOptions().kind("gcn").in_features(8).hidden(16).out_features(3));
+  ASSERT_EQ(listed->num_layers(), 2);
+  const auto a = listed->named_parameters(), b = built->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& p : a) EXPECT_TRUE(at::equal(p.value(), b[p.key()])) << p.key();
+  const Block block = random_block(20, 20, 1);
+  listed->eval(), built->eval();
+  const at::Tensor x = at::randn({20, 8});
+  EXPECT_TRUE(at::equal(listed->forward(block, x, 0), built->forward(block, x, 0)));
+  EXPECT_EQ(SAGEConv(5, 7)->options.out_features(), 7);
+  EXPECT_EQ(GATConv(5, 7)->out_features(), 7);
 }
 
 }  // namespace

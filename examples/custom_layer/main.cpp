@@ -10,13 +10,12 @@
 #include <exception>
 #include <iostream>
 #include <string>
-#include <vector>
 
 #include "datasets/dataset.h"
 #include "datasets/plain_loader.h"
 #include "gcn/model.h"
-#include "train/trainer.h"
 #include "gin_conv.h"
+#include "train/trainer.h"
 
 int main(int argc, char** argv) {
   std::string dir;
@@ -45,12 +44,9 @@ int main(int argc, char** argv) {
     const int64_t hidden = 64;
     using example::GINConv;
     using example::GINConvOptions;
-    halo::Model model(
-        std::vector<halo::GraphLayer>{
-            halo::as_graph_layer(GINConv(GINConvOptions(data.num_features(), hidden))),
-            halo::as_graph_layer(GINConv(GINConvOptions(hidden, data.num_classes).hidden(hidden))),
-        },
-        halo::Activation::relu, /*dropout=*/0.5);
+    // A Model is its layers, with ReLU and dropout 0.5 between them unless told otherwise.
+    halo::Model model({GINConv(GINConvOptions(data.num_features(), hidden)),
+                       GINConv(GINConvOptions(hidden, data.num_classes).hidden(hidden))});
     std::cout << *model << "\n";
 
     halo::Trainer trainer(data, model,
