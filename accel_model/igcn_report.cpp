@@ -174,6 +174,7 @@ IgcnReport igcn_report(const Dataset& d, Model model, const IgcnOptions& o) {
   j["layer_inputs_exact"] = probe.exact;
   j["estimate"] = e.to_json();
   j["cpu_inference_s"] = probe.inference_seconds;
+  j["cpu_inference_runs"] = probe.repeats;
   j["cpu_threads"] = at::get_num_threads();
   j["input_density_given"] = density.has_value();
   j["speedup_vs_cpu"] = probe.inference_seconds / e.igcn.seconds();

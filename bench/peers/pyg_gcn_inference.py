@@ -1,8 +1,14 @@
 """PyTorch Geometric's full-graph inference of a GCN trained by Halo (`halo train --model gcn
 --export weights.pt`), on the same CPU: prints one JSON line with its median time and its
-train / val / test accuracy, and, given Halo's records, Halo's beside them.
+train / val / test accuracy and, given Halo's records, Halo's beside them and whether the two
+classify the nodes alike.
 
-  python pyg_gcn_inference.py GRAPH weights.pt --threads T [--halo-igcn igcn.json --halo-metrics m.jsonl]
+  python pyg_gcn_inference.py GRAPH weights.pt --threads T \
+      [--halo-igcn igcn.json --halo-metrics metrics.jsonl] [--halo-predictions DIR]
+
+--halo-igcn: `halo igcn --json`'s output (Halo's time); --halo-metrics: the training's
+`--metrics` file, whose last epoch has the accuracy of the exported weights; --halo-predictions:
+`halo predict -o DIR`'s folder, every node's class and probabilities (node by node agreement).
 
 GRAPH is a plain dataset folder (load_plain.py). The model is Halo's: features row-normalised
 as --normalize-features does (a row that sums to 0 is left as is), GCNConv layers
@@ -15,16 +21,21 @@ adjacency made once, in the warm-up), on each input in INPUTS; the fastest one i
 """
 import argparse
 import json
+import os
 import re
 import statistics
 import time
+import warnings
 
+import numpy as np
 import torch
 from torch_geometric.nn import GCNConv
 from torch_geometric.typing import SparseTensor  # torch_sparse's, or a stub that says it is missing
 
 import load_plain
 
+# torch 2.2 warns on every CSR tensor it builds (torch_sparse's, here) that CSR support is beta.
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 MIN_RUNS, MAX_RUNS, MIN_SECONDS = 21, 101, 0.3
 INPUTS = ("sparse_tensor", "edge_index")
 
@@ -73,13 +84,14 @@ def timed(model, x, adj):
 
 
 def torch_config():
-    parallel = torch.__config__.parallel_info()
+    """torch's version, BLAS and threads, as torch.__config__ reports them."""
     blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
     fields = [f"torch {torch.__version__}", f"BLAS_INFO={blas.group(1) if blas else '?'}",
               f"ATen CPU capability {torch.backends.cpu.get_cpu_capability()}"]
-    fields += [line.strip() for line in parallel.splitlines()
-               if line.startswith(("at::get_num_threads", "ATen parallel backend", "MKL ", "MKLDNN ", "OpenMP "))]
-    return ", ".join(fields)
+    fields += [line.strip().replace("Intel(R) oneAPI Math Kernel Library", "MKL") for line in
+               torch.__config__.parallel_info().splitlines()
+               if line.strip().startswith(("at::get_num_threads", "ATen parallel backend", "OpenMP", "Intel(R)"))]
+    return "; ".join(fields)
 
 
 def halo_record(igcn_path, metrics_path):
@@ -98,6 +110,7 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--halo-igcn", help="halo igcn --json output, for Halo's time")
     p.add_argument("--halo-metrics", help="halo train --metrics file, for Halo's accuracy")
+    p.add_argument("--halo-predictions", help="halo predict -o DIR, for Halo's class of every node")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
 
@@ -105,17 +118,17 @@ def main():
     x = row_normalized(g.x)
     model = GCN(torch.load(a.weights)).eval()
     record = {"graph": g.name, "layers": len(model.convs), "threads": torch.get_num_threads(), "inputs": {}}
-    preds = {}
+    logits = {}
     with torch.inference_mode():
         for kind in INPUTS:
             for conv in model.convs:
                 conv._cached_edge_index = conv._cached_adj_t = None  # each input makes its own cache
             adj = adjacency(kind, g)
-            preds[kind] = model(x, adj).argmax(1)  # also the warm-up, which fills the cache
+            logits[kind] = model(x, adj)  # also the warm-up, which fills the cache
             median, runs = timed(model, x, adj)
             record["inputs"][kind] = {"median_s": median, "runs": runs}
-    pred = preds[INPUTS[0]]
-    record["inputs_agree"] = all(torch.equal(pred, p) for p in preds.values())
+    pred = logits[INPUTS[0]].argmax(1)
+    record["inputs_agree"] = all(torch.equal(pred, z.argmax(1)) for z in logits.values())
     splits = {"train": g.train, "val": g.val, "test": g.test}
     record["acc"] = {s: float((pred[m] == g.y[m]).float().mean()) for s, m in splits.items()}
     record["input"] = min(record["inputs"], key=lambda k: record["inputs"][k]["median_s"])
@@ -124,8 +137,14 @@ def main():
     if a.halo_igcn and a.halo_metrics:
         halo = record["halo"] = halo_record(a.halo_igcn, a.halo_metrics)
         # Halo's accuracies are shares of the same splits: equal counts of correct nodes on each.
-        record["agree"] = all(round(halo["acc"][s] * int(m.sum())) == int((pred[m] == g.y[m]).sum())
-                              for s, m in splits.items())
+        record["same_accuracy"] = all(round(halo["acc"][s] * int(m.sum())) == int((pred[m] == g.y[m]).sum())
+                                      for s, m in splits.items())
+    if a.halo_predictions:  # every node's class and probabilities, from `halo predict`
+        classes = torch.from_numpy(np.load(os.path.join(a.halo_predictions, "classes.npy")))
+        probabilities = torch.from_numpy(np.load(os.path.join(a.halo_predictions, "probabilities.npy")))
+        record["nodes"] = g.num_nodes
+        record["nodes_differ"] = int((classes != pred).sum())
+        record["max_probability_diff"] = float((probabilities - logits[INPUTS[0]].softmax(1)).abs().max())
     print(json.dumps(record))
 
 
