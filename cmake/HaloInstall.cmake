@@ -3,8 +3,11 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 set(HALO_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Halo)
 
-# Installed headers keep their "gcn/graph_layer.h" paths under <prefix>/include/halo; the headers need C++17.
-target_include_directories(halo_core PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/halo>)
+# Installed headers keep their "gcn/graph_layer.h" paths under <prefix>/include/halo, so a user writes
+# <halo/halo.h> (the umbrella, include/halo/ in the source) or <halo/gcn/graph_layer.h>; the headers, which
+# include each other as "gcn/...", find themselves through include/halo. They need C++17.
+target_include_directories(halo_core PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/halo>
+  $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(halo_core PUBLIC cxx_std_17)
 # The names find_package(Halo) users link, also for a parent project that adds this one as a subdirectory.
 add_library(Halo::halo_core ALIAS halo_core)
@@ -44,6 +47,7 @@ foreach(_dir core datasets partition comm sampling gcn pipeline train accel_mode
     install(FILES ${_header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/halo/${_subdir})
   endforeach()
 endforeach()
+install(FILES ${PROJECT_SOURCE_DIR}/include/halo/halo.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/halo)
 install(EXPORT HaloTargets NAMESPACE Halo:: DESTINATION ${HALO_INSTALL_CMAKEDIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/HaloConfig.cmake.in ${PROJECT_BINARY_DIR}/HaloConfig.cmake
   INSTALL_DESTINATION ${HALO_INSTALL_CMAKEDIR})

@@ -5,6 +5,7 @@
 // against its formula written densely, and the short forms that build layers and Models.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <halo/halo.h>  // the umbrella header users include
 #include <torch/torch.h>
 
 #include "datasets/community_generator.h"

@@ -3,7 +3,7 @@
 #include <ATen/Functions.h>
 #include <torch/nn/init.h>
 
-#include "gcn/graph_ops.h"
+#include <halo/gcn/graph_ops.h>
 
 namespace example {
 

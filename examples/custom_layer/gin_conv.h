@@ -7,7 +7,7 @@
 #include <torch/arg.h>
 #include <torch/nn/modules/linear.h>
 
-#include "gcn/graph_layer.h"
+#include <halo/gcn/graph_layer.h>
 
 namespace example {
 

@@ -11,11 +11,9 @@
 #include <iostream>
 #include <string>
 
-#include "datasets/dataset.h"
-#include "datasets/plain_loader.h"
-#include "gcn/model.h"
+#include <halo/halo.h>
+
 #include "gin_conv.h"
-#include "train/trainer.h"
 
 int main(int argc, char** argv) {
   std::string dir;
