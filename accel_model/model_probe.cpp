@@ -30,11 +30,8 @@ ModelProbe probe_model(Model model, const Block& block, const at::Tensor& featur
     h = model->layer(l)->forward(block, h);
     if (l + 1 < model->num_layers()) h = at::relu(h);
   }
-  // Timed on the path training takes: mostly-zero features as sparse rows (Trainer's rule).
-  const at::Tensor input =
-      features.is_cpu() && model->takes_sparse_input() && nonzero_share(features) <= kSparseInputShare
-          ? sparse_rows(features)
-          : features;
+  // Timed on the path training takes: mostly-zero features as sparse rows.
+  const at::Tensor input = layer_input(features, model->takes_sparse_input());
   const at::Tensor logits = model->forward(block, input, 0);  // also the warm-up run
   probe.exact = at::allclose(h, logits, 1e-4, 1e-5);
   if (!probe.exact) {

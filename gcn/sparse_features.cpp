@@ -84,6 +84,10 @@ at::Tensor sparse_rows(const at::Tensor& dense) {
   return make_sparse_rows(offsets, columns, values, rows, cols);
 }
 
+at::Tensor layer_input(const at::Tensor& x, bool takes_sparse) {
+  return x.is_cpu() && takes_sparse && nonzero_share(x) <= kSparseInputShare ? sparse_rows(x) : x;
+}
+
 at::Tensor with_values(const at::Tensor& like, const at::Tensor& values) {
   return make_sparse_rows(like.crow_indices(), like.col_indices(), values, like.size(0), like.size(1));
 }

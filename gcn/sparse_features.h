@@ -24,6 +24,10 @@ bool is_sparse_rows(const at::Tensor& x);
 double nonzero_share(const at::Tensor& dense);
 // A dense [rows, cols] matrix as sparse rows.
 at::Tensor sparse_rows(const at::Tensor& dense);
+// x as a first layer that `takes_sparse` (GraphLayerImpl::takes_sparse_input) reads it best:
+// sparse rows if x is on the CPU (a CPU format: GPUs keep it dense) and at most
+// kSparseInputShare of it is non-zero, else x itself.
+at::Tensor layer_input(const at::Tensor& x, bool takes_sparse);
 // x itself if dense; sparse rows as a dense matrix.
 at::Tensor dense_rows(const at::Tensor& x);
 // Sparse rows with the pattern of `like` and these values (one per entry).

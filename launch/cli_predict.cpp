@@ -5,7 +5,6 @@
 #include <ATen/Functions.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include "gcn/checkpoint_model.h"
 #include "launch/cli_checks.h"
 #include "launch/cli_common.h"
+#include "launch/cli_job.h"
 #include "partition/partition_dir.h"
 #include "train/trainer.h"
 
@@ -62,8 +62,7 @@ at::Tensor by_node_id(Communicator* comm, const at::Tensor& rows, const at::Tens
     counts = over_ranks(comm, counts, ReduceOp::sum, what + ", row counts");
     std::vector<at::Tensor> send(k), recv(k), send_ids(k), recv_ids(k);
     if (comm->rank() == 0) {
-      recv[0] = rows, recv_ids[0] = ids;  // its own rows need no message
-      for (int r = 1; r < k; ++r) {
+      for (int r = 1; r < k; ++r) {  // rank 0's own rows need no message
         recv[r] = at::empty({counts[r].item<int64_t>(), rows.size(1)}, rows.options());
         recv_ids[r] = at::empty({counts[r].item<int64_t>()}, ids.options());
       }
@@ -71,11 +70,10 @@ at::Tensor by_node_id(Communicator* comm, const at::Tensor& rows, const at::Tens
       send[0] = rows.contiguous();
       send_ids[0] = ids.contiguous();
     }
-    std::vector<at::Tensor> recv_own = recv, recv_ids_own = recv_ids;
-    if (comm->rank() == 0) recv_own[0] = at::Tensor(), recv_ids_own[0] = at::Tensor();
-    comm->alltoallv(send, recv_own, kGatherTag, what);
-    comm->alltoallv(send_ids, recv_ids_own, kGatherTag, what + ", node ids");
+    comm->alltoallv(send, recv, kGatherTag, what);
+    comm->alltoallv(send_ids, recv_ids, kGatherTag, what + ", node ids");
     if (comm->rank() != 0) return {};
+    recv[0] = rows, recv_ids[0] = ids;
     all_rows = at::cat(recv);
     all_ids = at::cat(recv_ids);
   }
@@ -126,12 +124,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_flag("--json", a.json, "Print the manifest as one JSON object");
   cmd->callback([] {
     if (a.spec.empty() == a.parts.empty()) throw UsageError("predict: give a dataset or --parts DIR (one of them)");
-    std::shared_ptr<Communicator> comm;
-    if (!a.parts.empty()) {
-      comm = mpi_world();
-      comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));
-      if (comm->rank() > 0 && spdlog::get_level() == spdlog::level::info) spdlog::set_level(spdlog::level::warn);
-    }
+    const std::shared_ptr<Communicator> comm = a.parts.empty() ? nullptr : job_world(a.deadline);
     const bool writer = !comm || comm->rank() == 0;
     // Claimed before any work; every rank learns whether rank 0 could.
     std::unique_ptr<OutputFolder> out;
@@ -174,12 +167,7 @@ void add_predict_command(CLI::App& app) {
       trainer = std::make_unique<Trainer>(d, model, options);
       ids = at::arange(nodes, at::kLong);
     } else {
-      const PartitionMeta meta = read_partition_meta(a.parts);
-      if (meta.num_parts != comm->size()) {
-        throw UsageError(
-            fmt::format("{} has {} parts but the job has {} ranks: run mpirun -np {} halo predict --parts {}", a.parts,
-                        meta.num_parts, comm->size(), meta.num_parts, a.parts));
-      }
+      const PartitionMeta meta = job_partition(a.parts, *comm, "predict");
       name = meta.dataset, nodes = meta.num_nodes, classes = meta.num_classes;
       check_shapes(meta.num_features);
       Shard shard = load_shard(meta, comm->rank());
@@ -188,7 +176,7 @@ void add_predict_command(CLI::App& app) {
       trainer = std::make_unique<Trainer>(shard, comm, model, options);
     }
     const Trainer::Inference inference = trainer->infer(a.hidden_layer);
-    const Accuracy accuracy = trainer->evaluate();
+    const Accuracy accuracy = trainer->accuracy(inference.logits);
     const at::Tensor probabilities =
         by_node_id(comm.get(), at::softmax(inference.logits, 1).to(at::kFloat), ids, nodes, "predict, probabilities");
     const at::Tensor hidden =

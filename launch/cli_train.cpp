@@ -22,6 +22,7 @@
 #include "gcn/export_weights.h"
 #include "launch/cli_checks.h"
 #include "launch/cli_common.h"
+#include "launch/cli_job.h"
 #include "partition/partition_dir.h"
 #include "train/trainer.h"
 
@@ -210,16 +211,8 @@ void add_train_command(CLI::App& app, const BlasReport& blas) {
       trainer = std::make_unique<Trainer>(d, model, options);
       igcn = igcn_after_training(load, model);
     } else {
-      std::shared_ptr<Communicator> comm = mpi_world();
-      comm->set_deadline(std::chrono::milliseconds(static_cast<int64_t>(a.deadline * 1000)));
-      // One set of progress messages per job; other ranks still report warnings and errors.
-      if (comm->rank() > 0 && spdlog::get_level() == spdlog::level::info) spdlog::set_level(spdlog::level::warn);
-      const PartitionMeta meta = read_partition_meta(a.parts);
-      if (meta.num_parts != comm->size()) {
-        throw UsageError(
-            fmt::format("{} has {} parts but the job has {} ranks: run mpirun -np {} halo train --parts {}", a.parts,
-                        meta.num_parts, comm->size(), meta.num_parts, a.parts));
-      }
+      std::shared_ptr<Communicator> comm = job_world(a.deadline);
+      const PartitionMeta meta = job_partition(a.parts, *comm, "train");
       if (!a.stall.empty() && a.stall[0] == comm->rank()) {
         options.before_epoch([](int64_t epoch) {
           while (epoch == a.stall[1]) std::this_thread::sleep_for(std::chrono::hours(1));

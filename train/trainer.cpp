@@ -86,10 +86,8 @@ void Trainer::set_up() {
   test_index_ = test_index_.to(device);
   model_->to(device);
   // Mostly-zero input features (bag-of-words) reach layer 0 as sparse rows: the same results,
-  // in time and memory proportional to the non-zeros. (A CPU format: GPUs keep them dense.)
-  if (device.is_cpu() && model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
-    features_ = sparse_rows(features_);
-  }
+  // in time and memory proportional to the non-zeros.
+  features_ = layer_input(features_, model_->takes_sparse_input());
   if (o.precompute_input().value_or(model_->precomputes_input() && !is_sparse_rows(features_))) precompute_input();
   sync_ = exchange_
               ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
@@ -128,10 +126,7 @@ void Trainer::precompute_input() {
                     model_->layer(0)->name()));
   }
   Stopwatch clock;
-  features_ = model_->precompute_input(*block_, features_);
-  if (features_.is_cpu() && model_->takes_sparse_input() && nonzero_share(features_) <= kSparseInputShare) {
-    features_ = sparse_rows(features_);
-  }
+  features_ = layer_input(model_->precompute_input(*block_, features_), model_->takes_sparse_input());
   input_ = Input::precomputed;
   if (leader()) {
     spdlog::info("layer 0: input aggregated once at set-up, {} x {} ({:.2f} s)", features_.size(0), features_.size(1),
@@ -188,8 +183,10 @@ Trainer::Inference Trainer::infer(std::optional<int64_t> layer) {
   return result;
 }
 
-Accuracy Trainer::evaluate() {
-  const at::Tensor predicted = infer().logits.argmax(1);
+Accuracy Trainer::evaluate() { return accuracy(infer().logits); }
+
+Accuracy Trainer::accuracy(const at::Tensor& logits) {
+  const at::Tensor predicted = logits.argmax(1);
   auto correct = [&](const at::Tensor& index) {
     return predicted.index_select(0, index).eq(labels_.index_select(0, index)).sum().item<int64_t>();
   };

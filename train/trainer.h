@@ -110,6 +110,8 @@ class Trainer {
     at::Tensor logits, hidden;
   };
   Inference infer(std::optional<int64_t> layer = std::nullopt);
+  // The accuracies on the three splits of logits for this rank's rows (infer()'s), over all ranks.
+  Accuracy accuracy(const at::Tensor& logits);
 
   // Model, optimizer, HaloSync and run state in checkpoint_dir, and back (train/run_checkpoints.h).
   void save_checkpoint();
