@@ -19,7 +19,7 @@ struct GATConvOptions {
   TORCH_ARG(bool, bias) = true;
 };
 
-class GATConvImpl : public GraphLayerImpl {
+class GATConvImpl : public CloneableGraphLayer<GATConvImpl> {
  public:
   explicit GATConvImpl(const GATConvOptions& options);
   GATConvImpl(int64_t in_features, int64_t out_features) : GATConvImpl(GATConvOptions(in_features, out_features)) {}

@@ -14,7 +14,7 @@ struct GCNConvOptions {
   TORCH_ARG(bool, bias) = true;
 };
 
-class GCNConvImpl : public GraphLayerImpl {
+class GCNConvImpl : public CloneableGraphLayer<GCNConvImpl> {
  public:
   explicit GCNConvImpl(const GCNConvOptions& options);
   GCNConvImpl(int64_t in_features, int64_t out_features) : GCNConvImpl(GCNConvOptions(in_features, out_features)) {}

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/counter_rng.h"
 #include "core/error.h"
+#include "gcn/dropout.h"
 
 namespace halo {
 
@@ -25,6 +27,30 @@ bool project_first(const Block& block, Loops loops, int64_t in, int64_t out) {
   const double extra_rows = static_cast<double>(block.num_cols() - block.num_rows());
   return extra_rows * static_cast<double>(in) * static_cast<double>(out) <
          kGatherCost * entries * static_cast<double>(in - out);
+}
+
+void GraphLayerImpl::set_random_key(uint64_t key) {
+  random_key_ = key;
+  uint64_t stream = 0;
+  for (const auto& m : modules(/*include_self=*/false)) {
+    if (auto* dropout = dynamic_cast<DropoutImpl*>(m.get())) dropout->set_random_key(stream_key(key, ++stream));
+  }
+}
+
+void copy_module_state(const torch::nn::Module& from, torch::nn::Module& to,
+                       const c10::optional<torch::Device>& device) {
+  torch::NoGradGuard no_grad;
+  const auto copy = [&](const torch::OrderedDict<std::string, at::Tensor>& source,
+                        torch::OrderedDict<std::string, at::Tensor> target) {
+    for (const auto& item : source) {
+      at::Tensor* t = target.find(item.key());
+      if (t == nullptr) throw Error(fmt::format("clone: the new {} has no '{}'", to.name(), item.key()));
+      t->set_data(device ? item.value().to(*device, /*non_blocking=*/false, /*copy=*/true) : item.value().clone());
+    }
+  };
+  copy(from.named_parameters(), to.named_parameters());
+  copy(from.named_buffers(), to.named_buffers());
+  to.train(from.is_training());
 }
 
 namespace {

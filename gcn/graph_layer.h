@@ -66,9 +66,10 @@ class GraphLayerImpl : public torch::nn::Module {
   virtual at::Tensor forward_precomputed(const at::Tensor& p, const KeyedDropout& dropout);
 
   // The Model sets a fresh key before every forward (from seed, epoch and layer). Layers draw
-  // their randomness from it with keyed_dropout / keyed_edge_dropout, so any split of the graph
-  // draws the same numbers; is_training() says whether to draw at all.
-  void set_random_key(uint64_t key) { random_key_ = key; }
+  // their randomness from it with keyed_dropout / keyed_edge_dropout, or through halo::Dropout
+  // submodules (gcn/dropout.h), which get keys derived from it here; so any split of the graph
+  // draws the same numbers. is_training() says whether to draw at all.
+  void set_random_key(uint64_t key);
   uint64_t random_key() const { return random_key_; }
 
  private:
@@ -76,6 +77,26 @@ class GraphLayerImpl : public torch::nn::Module {
 };
 
 TORCH_MODULE(GraphLayer);
+
+// Copies `from`'s parameter and buffer values (by name, submodules included) and training mode
+// into `to`, a module of the same structure, optionally onto `device`.
+void copy_module_state(const torch::nn::Module& from, torch::nn::Module& to,
+                       const c10::optional<torch::Device>& device);
+
+// The base of a layer that can be cloned (Module::clone, which torch::nn::Cloneable gives
+// LibTorch's own modules): the clone is a new Derived built from this one's `options` member
+// with this one's parameter values, sharing nothing. A Model that takes the clone decides
+// again which activations it fuses into it.
+//   class GCNConvImpl : public CloneableGraphLayer<GCNConvImpl> { ... GCNConvOptions options; };
+template <class Derived>
+class CloneableGraphLayer : public GraphLayerImpl {
+ public:
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override {
+    auto copy = std::make_shared<Derived>(static_cast<const Derived&>(*this).options);
+    copy_module_state(*this, *copy, device);
+    return copy;
+  }
+};
 
 // Throws Error naming `layer` unless x is [block.num_cols(), in_features]: the first line of a
 // layer's forward.

@@ -5,6 +5,7 @@
 
 #include "core/counter_rng.h"
 #include "core/error.h"
+#include "gcn/dropout.h"
 #include "gcn/gat_conv.h"
 #include "gcn/gcn_conv.h"
 #include "gcn/sage_conv.h"
@@ -53,6 +54,7 @@ ModelImpl::ModelImpl(std::vector<GraphLayer> layers, Activation activation, doub
   norms_ = register_module("norms", torch::nn::ModuleList());
   for (size_t l = 0; l < layers.size(); ++l) {
     const bool hidden = l + 1 < layers.size();
+    check_keyed_randomness(fmt::format("model: layer {} ({})", l, layers[l]->name()), *layers[l]);
     layers_->push_back(layers[l]);
     if (hidden && layer_norm_) {
       norms_->push_back(torch::nn::LayerNorm(torch::nn::LayerNormOptions({layers[l]->out_features()})));

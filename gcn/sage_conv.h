@@ -16,7 +16,7 @@ struct SAGEConvOptions {
   TORCH_ARG(bool, root_weight) = true;
 };
 
-class SAGEConvImpl : public GraphLayerImpl {
+class SAGEConvImpl : public CloneableGraphLayer<SAGEConvImpl> {
  public:
   explicit SAGEConvImpl(const SAGEConvOptions& options);
   SAGEConvImpl(int64_t in_features, int64_t out_features) : SAGEConvImpl(SAGEConvOptions(in_features, out_features)) {}

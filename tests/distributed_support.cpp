@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include "datasets/dataset_source.h"
 #include "partition/partition_dir.h"
@@ -35,22 +36,37 @@ std::optional<Dataset> partition_for_ranks(Communicator& comm, const std::string
   return d;
 }
 
-TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, ModelOptions mo,
+namespace {
+ModelFactory builtin(ModelOptions mo) {
+  return [mo](int64_t in, int64_t classes) { return Model(ModelOptions(mo).in_features(in).out_features(classes)); };
+}
+}  // namespace
+
+TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, const ModelFactory& make,
                         TrainerOptions to, bool normalize, bool resume) {
   const PartitionMeta meta = read_partition_meta(dir);
   Shard shard = load_shard(meta, comm->rank());
   if (normalize) shard.features = row_normalized(shard.features);
   torch::manual_seed(to.seed());
-  Model model(mo.in_features(meta.num_features).out_features(meta.num_classes));
+  Model model = make(meta.num_features, meta.num_classes);
   Trainer trainer(shard, comm, model, to.check_replicas(true).progress(false).resume(resume));
   return trainer.train();
 }
 
-TrainResult train_whole(const Dataset& d, ModelOptions mo, const TrainerOptions& to) {
+TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, ModelOptions mo,
+                        TrainerOptions to, bool normalize, bool resume) {
+  return train_parts(comm, dir, builtin(std::move(mo)), std::move(to), normalize, resume);
+}
+
+TrainResult train_whole(const Dataset& d, const ModelFactory& make, const TrainerOptions& to) {
   torch::manual_seed(to.seed());  // the initial weights of the distributed run's rank 0
-  Model model(mo.in_features(d.num_features()).out_features(d.num_classes));
+  Model model = make(d.num_features(), d.num_classes);
   Trainer trainer(d, model, TrainerOptions(to).progress(false));
   return trainer.train();
+}
+
+TrainResult train_whole(const Dataset& d, ModelOptions mo, const TrainerOptions& to) {
+  return train_whole(d, builtin(std::move(mo)), to);
 }
 
 double mean_gcn_accuracy(const std::shared_ptr<Communicator>& comm, const std::string& dir,

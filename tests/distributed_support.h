@@ -4,6 +4,7 @@
 // two runs epoch by epoch.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,12 +35,18 @@ class SharedDir {
 std::optional<Dataset> partition_for_ranks(Communicator& comm, const std::string& spec, const std::string& dir,
                                            bool normalize = false);
 
+// A model for `in_features` inputs and `classes` outputs (its weights drawn from LibTorch's generator).
+using ModelFactory = std::function<Model(int64_t in_features, int64_t classes)>;
+
 // Trains on this rank's part of `dir` (from rank 0's initial weights, seeded by to.seed()),
 // checking after every step that the ranks hold the same weights; `resume` continues from the
 // checkpoint in to.checkpoint_dir().
+TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, const ModelFactory& make,
+                        TrainerOptions to, bool normalize = false, bool resume = false);
 TrainResult train_parts(const std::shared_ptr<Communicator>& comm, const std::string& dir, ModelOptions mo,
                         TrainerOptions to, bool normalize = false, bool resume = false);
 // The same model trained in one process on the whole of `d`.
+TrainResult train_whole(const Dataset& d, const ModelFactory& make, const TrainerOptions& to);
 TrainResult train_whole(const Dataset& d, ModelOptions mo, const TrainerOptions& to);
 
 // Kipf & Welling's GCN setup (hidden 16, dropout 0.5, 200 epochs, row-normalised features, decay

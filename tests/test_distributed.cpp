@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "distributed_support.h"
+#include "edge_conv_layer.h"
 
 namespace halo {
 namespace {
@@ -61,6 +62,22 @@ INSTANTIATE_TEST_SUITE_P(Models, Equivalence, testing::ValuesIn(equivalence_case
   for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return name;
 });
+
+// A layer written with the general message path and halo::Dropout (edge_conv_layer.h) trains on
+// K ranks as in one process, dropout on in the Model and in the layer.
+TEST(MessagePath, KRanksTrainLikeOneProcess) {
+  const std::shared_ptr<Communicator> comm = mpi_world();
+  SharedDir dir(*comm);
+  const std::optional<Dataset> d = partition_for_ranks(*comm, "cora", dir.path());
+  const test::ModelFactory edge_conv = [](int64_t in, int64_t classes) {
+    using test::EdgeConv;
+    using test::EdgeConvOptions;
+    return Model({EdgeConv(EdgeConvOptions(in, 16)), EdgeConv(EdgeConvOptions(16, classes).dropout(0.3))});
+  };
+  const TrainerOptions to = TrainerOptions().epochs(10).eval_every(5).seed(7);
+  const TrainResult parts = train_parts(comm, dir.path(), edge_conv, to);
+  if (comm->rank() == 0) expect_same_run(parts, train_whole(*d, edge_conv, to));
+}
 
 // Kipf & Welling's Cora setup, 200 epochs: the ranks' result is the one process's, and it is a
 // real result (about 81% test accuracy).

@@ -23,7 +23,7 @@ struct GINConvOptions {
   TORCH_ARG(bool, train_eps) = false;
 };
 
-class GINConvImpl : public halo::GraphLayerImpl {
+class GINConvImpl : public halo::CloneableGraphLayer<GINConvImpl> {
  public:
   explicit GINConvImpl(const GINConvOptions& options);
   // x: [block.num_cols(), in_features] -> [block.num_rows(), out_features].
