@@ -20,7 +20,7 @@ namespace halo {
 // busy: 1.28 on Cora, 1.09 on PubMed), AWB-GCN 2.19 (46% busy: 2.23, 2.16), in line with
 // AWB-GCN's report that rebalancing raises utilisation 7.7x from its unbalanced design.
 //
-// Islandizer, chosen on Cora and PubMed (sweep in the README): k = 2, because island blocks of
+// Islandizer, chosen on Cora and PubMed (sweep in docs/igcn.md): k = 2, because island blocks of
 // sparse graphs rarely hold 3 of 4 neighbours in a window, so k = 4 window sums seldom pay;
 // c_max = 16, the island size the k = 2 blocks gain most from (larger caps let islands grow in
 // chains, not denser); th0 = the largest degree and decay 0.8, so hubs come in gently and BFS

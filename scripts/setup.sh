@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Halo's Debian dependencies and builds it (Release) into build/.
 # Usage: scripts/setup.sh [extra cmake args...]
-# HALO_TARGETS="halo ..." builds only those targets (the demo needs the halo program alone).
+# HALO_TARGETS="halo ..." builds only those targets (the demo needs the halo program alone);
+# HALO_SETUP=packages installs the packages and selects the BLAS without building.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +35,6 @@ for lib in libblas.so.3 liblapack.so.3; do
   fi
 done
 
+[ "${HALO_SETUP:-}" != packages ] || exit 0
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build build ${HALO_TARGETS:+--target $HALO_TARGETS}

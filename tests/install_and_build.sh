@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs a Halo build to a temporary prefix, builds examples/custom_layer out of tree against the
-# installed package (find_package(Halo)), trains its GIN on Cora and checks the test accuracy.
+# installed package (find_package(Halo)), trains its GIN on Cora and checks the test accuracy; then
+# the same for the library example in README.md (its first ```cpp block), exactly as printed there.
 #
 # Usage: tests/install_and_build.sh SOURCE_DIR BUILD_DIR DATA_DIR [MIN_ACCURACY]
 #   DATA_DIR holds cora/; $HALO_DATA, when set, overrides it (as for the other tests).
@@ -56,8 +57,34 @@ step "train GIN on $data_dir/cora"
 "$work/build/gin_cora" "$data_dir/cora" 2>&1 | tee "$work/run.log" ||
   fail "gin_cora exited with status ${PIPESTATUS[0]}"
 
-accuracy=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$work/run.log" | tail -n 1)
-[[ -n "$accuracy" ]] || fail "gin_cora printed no 'test accuracy <value>' line"
-awk -v a="$accuracy" -v m="$min_accuracy" 'BEGIN { exit !(a > m) }' ||
-  fail "GIN test accuracy on Cora is $accuracy, expected above $min_accuracy"
-step "passed: test accuracy $accuracy > $min_accuracy"
+# check_accuracy PROGRAM LOG: the last "test accuracy <value>" line of LOG is above min_accuracy.
+check_accuracy() {
+  local accuracy
+  accuracy=$(sed -n 's/.*test accuracy \([0-9.]*\).*/\1/p' "$2" | tail -n 1)
+  [[ -n "$accuracy" ]] || fail "$1 printed no 'test accuracy <value>' line"
+  awk -v a="$accuracy" -v m="$min_accuracy" 'BEGIN { exit !(a > m) }' ||
+    fail "$1: test accuracy on Cora is $accuracy, expected above $min_accuracy"
+  step "passed: $1, test accuracy $accuracy > $min_accuracy"
+}
+check_accuracy gin_cora "$work/run.log"
+
+step "build and run README.md's library example"
+readme="$work/readme"
+mkdir -p "$readme"
+awk '/^```cpp$/ { inside = 1; next } inside && /^```$/ { exit } inside' "$source_dir/README.md" >"$readme/main.cpp"
+grep -q "int main" "$readme/main.cpp" || fail "README.md has no \`\`\`cpp block with a main()"
+cat >"$readme/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(readme_example LANGUAGES CXX)
+find_package(Halo 0.1 REQUIRED)
+add_executable(readme_example main.cpp)
+target_link_libraries(readme_example PRIVATE Halo::halo)
+CMAKE
+cmake -S "$readme" -B "$readme/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+  ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} >"$work/readme-configure.log" 2>&1 ||
+  { cat "$work/readme-configure.log" >&2; fail "configuring README.md's example"; }
+cmake --build "$readme/build" >"$work/readme-build.log" 2>&1 ||
+  { cat "$work/readme-build.log" >&2; fail "building README.md's example against the installed Halo"; }
+HALO_DATA=$data_dir "$readme/build/readme_example" 2>&1 | tee "$work/readme-run.log" ||
+  fail "README.md's example exited with status ${PIPESTATUS[0]}"
+check_accuracy "README.md's example" "$work/readme-run.log"
