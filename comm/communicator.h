@@ -97,6 +97,12 @@ at::Tensor over_ranks(Communicator* comm, const at::Tensor& t, ReduceOp op, cons
 std::shared_ptr<Communicator> mpi_world();
 // True once mpi_world() has started MPI.
 bool mpi_started();
+// MPI counts are ints, so the MPI backend moves a buffer in pieces of at most this many bytes
+// (default 2^30; allreduce: the most whole elements that fit). Every rank must use the same
+// value, set between operations; tests lower it so small messages travel in many pieces.
+constexpr int64_t kDefaultMpiPieceBytes = int64_t{1} << 30;
+void set_mpi_piece_bytes(int64_t bytes);
+int64_t mpi_piece_bytes();
 // Ends the whole job with `code` (MPI_Abort when MPI runs with more than one rank, exit()
 // otherwise), so the other ranks stop instead of waiting for this one.
 [[noreturn]] void abort_job(int code);

@@ -17,9 +17,10 @@ namespace halo {
 namespace detail {
 namespace {
 
-// MPI counts are ints: larger buffers go in pieces of at most this many bytes. Pieces of one
-// message share source, tag and communicator, so MPI delivers them in order.
-constexpr int64_t kPiece = int64_t{1} << 30;
+// MPI counts are ints: larger buffers go in pieces of at most this many bytes (communicator.h,
+// set_mpi_piece_bytes). Pieces of one message share source, tag and communicator, so MPI
+// delivers them in order.
+std::atomic<int64_t> piece_bytes{kDefaultMpiPieceBytes};
 
 void check_mpi(int rc, int rank, const char* call, const std::string& what) {
   if (rc == MPI_SUCCESS) return;
@@ -91,8 +92,9 @@ class MpiTransfer final : public Transfer {
   void post(bool receive, const at::Tensor& t, int peer, int tag) {
     keep_.push_back(t);
     auto* bytes = static_cast<char*>(t.data_ptr());
-    for (int64_t offset = 0; offset < static_cast<int64_t>(t.nbytes()); offset += kPiece) {
-      const int count = static_cast<int>(std::min<int64_t>(kPiece, t.nbytes() - offset));
+    const int64_t piece = piece_bytes.load();
+    for (int64_t offset = 0; offset < static_cast<int64_t>(t.nbytes()); offset += piece) {
+      const int count = static_cast<int>(std::min<int64_t>(piece, t.nbytes() - offset));
       requests_.push_back(MPI_REQUEST_NULL);
       peers_.push_back(peer);
       receives_.push_back(receive);
@@ -308,7 +310,7 @@ void MpiCommunicator::allreduce(at::Tensor& t, ReduceOp op, const std::string& w
   reap_abandoned();
   std::vector<MPI_Request> requests;
   auto* bytes = static_cast<char*>(t.data_ptr());
-  const int64_t piece = kPiece / t.element_size();
+  const int64_t piece = std::max<int64_t>(1, piece_bytes.load() / t.element_size());
   for (int64_t first = 0; first < t.numel(); first += piece) {
     requests.push_back(MPI_REQUEST_NULL);
     const int count = static_cast<int>(std::min<int64_t>(piece, t.numel() - first));
@@ -327,9 +329,10 @@ void MpiCommunicator::broadcast(at::Tensor& t, int root, const std::string& what
   reap_abandoned();
   std::vector<MPI_Request> requests;
   auto* bytes = static_cast<char*>(t.data_ptr());
-  for (int64_t offset = 0; offset < static_cast<int64_t>(t.nbytes()); offset += kPiece) {
+  const int64_t piece = piece_bytes.load();
+  for (int64_t offset = 0; offset < static_cast<int64_t>(t.nbytes()); offset += piece) {
     requests.push_back(MPI_REQUEST_NULL);
-    const int count = static_cast<int>(std::min<int64_t>(kPiece, t.nbytes() - offset));
+    const int count = static_cast<int>(std::min<int64_t>(piece, t.nbytes() - offset));
     check_mpi(MPI_Ibcast(bytes + offset, count, MPI_BYTE, root, comm_, &requests.back()), rank_, "MPI_Ibcast", what);
   }
   wait_collective(std::move(requests), t, "broadcast", what);
@@ -410,6 +413,14 @@ std::shared_ptr<Communicator> mpi_world() {
 }
 
 bool mpi_started() { return started; }
+
+void set_mpi_piece_bytes(int64_t bytes) {
+  if (bytes < 1 || bytes > kDefaultMpiPieceBytes) {
+    throw Error(fmt::format("set_mpi_piece_bytes: {} bytes is outside 1..{}", bytes, kDefaultMpiPieceBytes));
+  }
+  detail::piece_bytes.store(bytes);
+}
+int64_t mpi_piece_bytes() { return detail::piece_bytes.load(); }
 
 void abort_job(int code) {
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& logger) { logger->flush(); });

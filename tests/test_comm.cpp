@@ -190,6 +190,56 @@ TEST(CommExchange, RejectsMisuse) {
   expect_error([&] { world->broadcast(t, k, "z"); }, {"root", "is not a rank"});
 }
 
+// MPI counts are ints, so the MPI backend sends a buffer in pieces (set_mpi_piece_bytes). Every
+// operation, once with the default pieces and once with pieces of 37 bytes (cutting elements and
+// rows apart, hundreds per message): the same results. Integer-valued data, so that sums do not
+// depend on the order MPI reduces in.
+std::vector<at::Tensor> every_operation() {
+  const auto world = mpi_world();
+  const int r = world->rank(), k = world->size();
+  std::vector<at::Tensor> results;
+  at::Tensor sum = at::arange(1001, at::kDouble) * (r + 1);
+  world->allreduce(sum, ReduceOp::sum, "pieces: allreduce");
+  at::Tensor max = at::arange(333, at::kInt) * (r % 2 == 0 ? 1 : -1) + r;
+  world->allreduce(max, ReduceOp::max, "pieces: allreduce max");
+  at::Tensor bytes = at::arange(999, at::kLong).remainder(256).to(at::kByte) + r;
+  world->broadcast(bytes, k - 1, "pieces: broadcast");
+  results.insert(results.end(), {sum, max, bytes});
+  std::vector<at::Tensor> send(k), recv(k);
+  const auto rows = [](int s, int d) { return (7 * s + 3 * d) % 11 * 13; };
+  for (int j = 0; j < k; ++j) {
+    send[j] = at::arange(rows(r, j) * 5, at::kFloat).reshape({-1, 5}) + 1000 * r + 100000 * j;
+    recv[j] = at::empty({rows(j, r), 5}, at::kFloat);
+  }
+  world->alltoallv(send, recv, 6, "pieces: alltoallv");
+  results.insert(results.end(), recv.begin(), recv.end());
+  const Pattern p = random_pattern(2, true, 5);
+  HaloExchange exchange(p.plan, world);
+  const at::Tensor owned = at::arange(p.plan.num_inner * 33, at::kDouble).reshape({-1, 33}) + 7 * r;
+  results.push_back(exchange.bcast(owned, 2, "pieces: bcast"));
+  at::Tensor reduced = at::zeros_like(owned);
+  exchange.reduce(at::arange(p.plan.num_halo * 33, at::kDouble).reshape({-1, 33}), reduced, 2, "pieces: reduce");
+  results.push_back(reduced);
+  return results;
+}
+
+TEST(CommPieces, ManySmallPiecesGiveWhatOnePieceGives) {
+  EXPECT_EQ(mpi_piece_bytes(), kDefaultMpiPieceBytes);
+  const std::vector<at::Tensor> whole = every_operation();
+  set_mpi_piece_bytes(37);
+  std::vector<at::Tensor> pieces;
+  try {
+    pieces = every_operation();
+  } catch (...) {
+    set_mpi_piece_bytes(kDefaultMpiPieceBytes);
+    throw;
+  }
+  set_mpi_piece_bytes(kDefaultMpiPieceBytes);
+  ASSERT_EQ(pieces.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) EXPECT_TRUE(pieces[i].equal(whole[i])) << "result " << i;
+  expect_error([] { set_mpi_piece_bytes(0); }, {"set_mpi_piece_bytes: 0 bytes is outside 1..1073741824"});
+}
+
 TEST(CommHaloPlan, CheckNamesTheViolation) {
   HaloPlan plan;
   plan.rank = 0;
