@@ -16,6 +16,8 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <ostream>
+#include <string>
 
 #include "sampling/block.h"
 

@@ -14,8 +14,9 @@
 // gathers scatter-add back, a reduction hands each entry its row's gradient (max: to the
 // entry that won). They run on any device, without new kernels, and cost an [nnz, F] tensor per
 // step; where a layer's maths is a weighted sum, graph_ops' fused aggregate is faster and keeps
-// nothing per entry. Sums are taken in entry order, one row at a time, so results do not depend
-// on thread scheduling; in a part, a row's entries are the same as in the whole graph.
+// nothing per entry. Reductions take a row's entries in order, so forward results do not depend
+// on thread scheduling; on a GPU the gathers' backward (index_add) adds with atomics, so
+// gradients there may differ in the last bits from run to run.
 #include <ATen/core/Tensor.h>
 
 #include "gcn/graph_ops.h"
