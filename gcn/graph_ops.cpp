@@ -71,12 +71,6 @@ void check_probability(const char* op, double p) {
 
 // ---- the adjacency of an op ---------------------------------------------------------------
 
-const Csr& adjacency(const Block& block, Loops loops) {
-  const Csr& a = loops == Loops::with ? block.with_self_loops() : block.adjacency();
-  // Entries are numbered in CSR order; a transpose's edge_ids must name exactly those entries.
-  if (!a.edge_ids.empty()) throw Error("graph ops: the Block's adjacency carries edge_ids; expected none");
-  return a;
-}
 const Csr& adjacency_t(const Block& block, Loops loops) {
   return loops == Loops::with ? block.with_self_loops_t() : block.adjacency_t();
 }
@@ -512,6 +506,13 @@ int64_t nnz(const Block& block, Loops loops) { return adjacency(block, loops).nn
 
 TorchOpsOnCpu::TorchOpsOnCpu() { ++torch_ops_on_cpu; }
 TorchOpsOnCpu::~TorchOpsOnCpu() { --torch_ops_on_cpu; }
+
+const Csr& adjacency(const Block& block, Loops loops) {
+  const Csr& a = loops == Loops::with ? block.with_self_loops() : block.adjacency();
+  // Entries are numbered in CSR order; a transpose's edge_ids must name exactly those entries.
+  if (!a.edge_ids.empty()) throw Error("graph ops: the Block's adjacency carries edge_ids; expected none");
+  return a;
+}
 
 // ---- the public ops: check, make contiguous, apply ----------------------------------------
 

@@ -19,6 +19,9 @@ namespace halo {
 
 enum class Loops { without, with };
 
+// The adjacency A that `loops` chooses: the Block's edges, or with (v, v) added for every row.
+const Csr& adjacency(const Block& block, Loops loops);
+
 // While one lives, the ops run as LibTorch ops on the CPU too, as they do on a GPU: to test or
 // compare that path on a machine without one.
 class TorchOpsOnCpu {

@@ -31,10 +31,7 @@ void check_rows(const char* op, const char* name, const Block& block, const at::
                           fmt::join(rows, " or "), expected));
 }
 
-const CsrTensors& entries(const Block& block, Loops loops) {
-  // Forward adjacencies carry no edge_ids: their entries are numbered in CSR order.
-  return block.tensors(loops == Loops::with ? block.with_self_loops() : block.adjacency());
-}
+const CsrTensors& entries(const Block& block, Loops loops) { return block.tensors(adjacency(block, loops)); }
 
 }  // namespace
 

@@ -25,10 +25,6 @@ using test::EdgeConvOptions;
 using test::expect_error;
 using test::random_block;
 
-const Csr& adjacency(const Block& block, Loops loops) {
-  return loops == Loops::with ? block.with_self_loops() : block.adjacency();
-}
-
 // Row v reduces m(u, v) over its entries, one at a time; 0 for a row without any.
 at::Tensor reduce_by_loop(const Block& block, Loops loops, Reduce reduce,
                           const std::function<at::Tensor(int64_t u, int64_t v)>& m) {
