@@ -101,6 +101,7 @@ void keyed_dropout(const T* x, T* y, int64_t rows, int64_t width, const int64_t*
 
 template <class T>
 void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64_t* ids, uint64_t key, double p) {
+  const std::vector<uint64_t> group = counter_mix((x.cols + 3) / 4);
   const uint32_t threshold = draw16_threshold(p);
   const auto scale = static_cast<T>(draw16_scale(p));
   parallel_rows(x.pattern(), 2, [&](int64_t first, int64_t last) {
@@ -108,8 +109,10 @@ void keyed_dropout_sparse(const SparseRowsView<T>& x, T* values_out, const int64
       const uint64_t row_key = stream_key(key, static_cast<uint64_t>(ids[i]));
       for (int64_t k = x.offsets[i]; k < x.offsets[i + 1]; ++k) {
         const int64_t c = x.columns[k];
-        const bool keep = draw16(row_key, mix64(static_cast<uint64_t>(c / 4)), c) >= threshold;
-        values_out[k] = keep ? x.values[k] * scale : T(0);
+        // Both sides computed, so a select rather than a branch: the draw is a coin flip that no
+        // predictor learns.
+        const T kept = x.values[k] * scale;
+        values_out[k] = draw16(row_key, group[c / 4], c) >= threshold ? kept : T(0);
       }
     }
   });

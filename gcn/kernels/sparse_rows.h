@@ -5,8 +5,8 @@
 //   y[i, :]  = sum_{k in row i} v[k] * w[c[k], :]          (forward)
 //   dw[j, :] = sum_{k : c[k] = j} v[k] * dy[row(k), :]      (weight gradient)
 //
-// Both sum in a fixed order (entries of a row; rows of a column ascending), so neither depends on
-// the thread count.
+// Both sum in an order fixed by the sizes alone (entries of a row; rows ascending within stripes of
+// rows, then the stripes in order), so neither depends on the thread count.
 #include <cstdint>
 
 #include "sampling/csr.h"
