@@ -106,11 +106,11 @@ void check_layer_input(const char* layer, const Block& block, const at::Tensor& 
 // ops, each with its rows' node ids.
 std::pair<InputOps, InputOps> split_input_ops(const Block& block, const InputOps& ops);
 
-// Whether a layer that aggregates and projects x: [cols, in] -> [rows, out] does less work
-// projecting first (every column's row, then aggregating at width out) than aggregating first
-// (at width in, then projecting the rows only), counted from the Block's rows, columns and
-// entries: a part whose halo outnumbers its inner rows can be better off aggregating first even
-// when out < in.
+// Whether a layer that aggregates and projects x: [cols, in] -> [rows, out] should project first
+// (every column's row, then aggregating at width out) rather than aggregate first (at width in,
+// then projecting the rows only): less work, counted from the Block's rows, columns and entries,
+// with up to a quarter more GEMM rows allowed for the memory projecting first saves. A part whose
+// halo outnumbers its inner rows can be better off aggregating first even when out < in.
 bool project_first(const Block& block, Loops loops, int64_t in, int64_t out);
 
 // Any layer's holder (GCNConv, or a user's TORCH_MODULE) as a GraphLayer, e.g. to build a Model.

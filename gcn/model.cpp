@@ -1,6 +1,7 @@
 #include "gcn/model.h"
 
 #include <ATen/Functions.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include "core/counter_rng.h"
@@ -9,6 +10,7 @@
 #include "gcn/gat_conv.h"
 #include "gcn/gcn_conv.h"
 #include "gcn/sage_conv.h"
+#include "gcn/sparse_features.h"
 
 namespace halo {
 
@@ -91,7 +93,14 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
                                block.node_ids().narrow(0, 0, late ? block.num_cols() : h.size(0)), is_training()};
     GraphLayer layer = this->layer(l);
     layer->set_random_key(stream_key(key, l, 1));
-    const InputOps ops{l > 0 && relu_to_next_[l - 1], dropout};
+    InputOps ops{l > 0 && relu_to_next_[l - 1], dropout};
+    // Without a graph to record (evaluation, inference) nothing keeps h for a backward: the
+    // deferred ReLU goes in place instead of into a copy of all the Block's columns. h is this
+    // forward's own (a layer's output or the fill's), never the caller's x.
+    if (ops.relu && !c10::GradMode::is_enabled() && !is_sparse_rows(h) && (is_sparse_rows(x) || !h.is_alias_of(x))) {
+      h.relu_();
+      ops.relu = false;
+    }
     if (late) {
       // A layer that never asked for its halo rows would leave their messages unreceived.
       const LateHalo halo = post(h, static_cast<int>(l));

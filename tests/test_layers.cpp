@@ -339,6 +339,17 @@ TEST(BuiltinLayers, MatchTheirDenseFormulas) {
   EXPECT_TRUE(at::allclose(gat->forward(block, x), at::cat(heads, 1) + gat->bias, 1e-10, 1e-12));
 }
 
+// Projecting first keeps only the layer's input until backward, so it is chosen also where it
+// costs GEMMs over up to a quarter more rows; beyond that, and where aggregating first gathers a
+// much narrower width, the order follows the work.
+TEST(BuiltinLayers, ProjectFirstWhereItCostsLittleMoreWork) {
+  EXPECT_TRUE(project_first(random_block(100, 100, 1), Loops::without, 64, 64));   // no halo: the same work
+  EXPECT_TRUE(project_first(random_block(100, 120, 1), Loops::without, 64, 64));   // a fifth more rows
+  EXPECT_FALSE(project_first(random_block(100, 150, 1), Loops::without, 64, 64));  // half as many more
+  EXPECT_TRUE(project_first(random_block(100, 150, 1), Loops::without, 1024, 16));
+  EXPECT_FALSE(project_first(random_block(100, 100, 1), Loops::without, 16, 1024));
+}
+
 // The short forms: a layer from (in, out), and a Model written as its layers.
 TEST(BuiltinLayers, ShortFormsBuildTheSameModel) {
   torch::manual_seed(0);

@@ -115,6 +115,9 @@ void Trainer::set_up() {
   if (leader()) {
     metrics_ = o.resume() ? MetricsLog::continued(o.metrics_path(), epoch_ - 1) : MetricsLog(o.metrics_path());
   }
+  // What set-up freed (the features before the precompute, the exchange's buffers) goes back to
+  // the system: its peak would otherwise be the cache's bound in every epoch after it.
+  release_cached_blocks();
 }
 
 // Layer 0's aggregation over the full halo, once. Its result replaces the input features:
