@@ -13,6 +13,11 @@ namespace halo::kernels {
 // or for a transpose the entry of the matrix it was made from.
 inline int64_t edge_id(const CsrView& a, int64_t k) { return a.edge_ids != nullptr ? a.edge_ids[k] : k; }
 
+// Range i of `ranges` ranges of rows of about equal cost (as parallel_rows weighs them): its first
+// row. Ranges a caller fixes from sizes alone, not the thread count, sum in an order no thread
+// count changes.
+int64_t range_start(const CsrView& a, int64_t work_per_entry, int64_t ranges, int64_t i);
+
 // Calls body(first, last) on disjoint row ranges covering [0, a.rows), in parallel. Row v costs
 // work_per_entry * (nnz(v) + 1): ranges hold about equal cost, so a power-law row of thousands
 // of entries does not leave one thread working alone on a range of ordinary rows beside it.

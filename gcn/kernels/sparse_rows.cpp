@@ -37,21 +37,18 @@ void sparse_project(const SparseRowsView<T>& x, int64_t width, const T* w, T* y)
   });
 }
 
-// Rows cut into stripes of about equal entries; each stripe adds its rows' products into its own
-// copy of dw (read and written at random, a few hundred KB: it stays in cache), and the copies
-// are summed in stripe order. The stripes depend on the sizes alone, never on the thread count.
-// (Gathering by column instead needs the transpose's pattern, a scatter over all entries that
-// cost 8x the products on Coauthor CS.)
+// Rows cut into stripes of about equal work (range_start); each stripe adds its rows' products
+// into its own copy of dw (read and written at random, a few hundred KB: it stays in cache), and
+// the copies are summed in stripe order. The stripes depend on the sizes alone, never on the
+// thread count. (Gathering by column instead needs the transpose's pattern, a scatter over all
+// entries that cost 8x the products on Coauthor CS.)
 template <class T>
 void sparse_project_weight_grad(const SparseRowsView<T>& x, int64_t width, const T* dy, T* dw) {
-  const int64_t base = x.offsets[0], nnz = x.offsets[x.rows] - base, size = x.cols * width;
+  const int64_t nnz = x.offsets[x.rows] - x.offsets[0], size = x.cols * width;
   const int64_t stripes = std::clamp<int64_t>(
       std::min(nnz * width / kStripeWork, kStripeBytes / std::max<int64_t>(size * sizeof(T), 1)), 1, kMaxStripes);
   std::vector<T> partial(static_cast<size_t>(stripes > 1 ? stripes * size : 0));
-  const auto first_row = [&](int64_t s) {  // the first row whose entries start at or past s / stripes
-    const int64_t target = base + nnz / stripes * s + nnz % stripes * s / stripes;
-    return static_cast<int64_t>(std::lower_bound(x.offsets, x.offsets + x.rows, target) - x.offsets);
-  };
+  const auto first_row = [&](int64_t s) { return range_start(x.pattern(), width, stripes, s); };
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, stripes, 1),
       [&](const tbb::blocked_range<int64_t>& r) {
