@@ -50,10 +50,8 @@ HaloExchange::HaloExchange(HaloPlan plan, std::shared_ptr<Communicator> comm)
   for (int64_t i = 0; i < plan_.rows_received() && recv_in_order_; ++i) recv_in_order_ = plan_.recv_rows[i] == i;
 }
 
-HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, const at::Tensor& destination, int tag,
-                                          const std::string& what) {
-  Stopwatch watch;
-  const char* name = bcast ? "bcast_begin" : "reduce_begin";
+void HaloExchange::check_source(const char* name, bool bcast, const at::Tensor& source, int tag,
+                                const std::string& what) const {
   if (tag < 0 || tag >= kMaxTags) {
     throw Error(fmt::format("rank {}: HaloExchange::{}: tag {} is out of range (0..{}) ({})", comm_->rank(), name, tag,
                             kMaxTags - 1, what));
@@ -67,12 +65,19 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
                                 : "an undefined tensor",
                             what));
   }
-  // bcast: an optional contiguous [num_halo, F] destination; reduce: the owned rows to add into.
+}
+
+HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, const at::Tensor& destination, int tag,
+                                          const std::string& what) {
+  Stopwatch watch;
+  const char* name = bcast ? "bcast_begin" : "reduce_begin";
+  check_source(name, bcast, source, tag, what);
+  // Optional: bcast's contiguous [num_halo, F] halo rows, reduce's owned rows to add into.
   const int64_t to_rows = bcast ? plan_.num_halo : plan_.num_inner;
-  if ((destination.defined() || !bcast) &&
-      (!destination.defined() || destination.dim() != 2 || destination.size(0) != to_rows ||
-       destination.size(1) != source.size(1) || destination.scalar_type() != source.scalar_type() ||
-       destination.device() != source.device() || (bcast && !destination.is_contiguous()))) {
+  if (destination.defined() &&
+      (destination.dim() != 2 || destination.size(0) != to_rows || destination.size(1) != source.size(1) ||
+       destination.scalar_type() != source.scalar_type() || destination.device() != source.device() ||
+       (bcast && !destination.is_contiguous()))) {
     throw Error(fmt::format("rank {}: HaloExchange::{}: {} must be a {}[{}, {}] {} tensor on {}, got {} ({})",
                             comm_->rank(), name, bcast ? "halo" : "owned", bcast ? "contiguous " : "", to_rows,
                             source.size(1), c10::toString(source.scalar_type()), source.device().str(),
@@ -90,23 +95,24 @@ HaloExchange::Pending HaloExchange::begin(bool bcast, const at::Tensor& source, 
   state->bcast = bcast;
   state->tag = tag;
   const int transfer_tag = 2 * tag + (bcast ? 0 : 1);
-  Buffers& buffers = buffers_[transfer_tag];
   const int64_t width = source.size(1);
   const at::Tensor& index = bcast ? send_index_ : recv_index_;
   state->into = destination;
-  state->received = into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back())
-                                                     : reuse(buffers.received, in.back(), width, source.options());
+  // The buffers live as long as the exchange in flight, no longer: an evaluation's full-halo
+  // rows must not stay resident through the sampled epochs after it. (The caching allocator
+  // hands the next epoch the same warm pages.)
+  state->received =
+      into.defined() && recv_in_order_ ? into.narrow(0, 0, in.back()) : at::empty({in.back(), width}, source.options());
   // What travels: the rows themselves, or their encoding (gathered and encoded in one pass).
   at::Tensor landing = state->received;
   if (precision_ == HaloPrecision::fp32) {
-    state->packed = reuse(buffers.packed, out.back(), width, source.options());
-    at::index_select_out(state->packed, source, 0, index);
+    state->packed = at::index_select(source, 0, index);
   } else {
     const int64_t bytes = wire_row_bytes(precision_, source);
     const at::TensorOptions wire = source.options().dtype(at::kByte);
-    state->packed = reuse(buffers.packed, out.back(), bytes, wire);
+    state->packed = at::empty({out.back(), bytes}, wire);
     encode_rows(source, index, precision_, stream_key(rounding_key_, comm_->rank(), transfer_tag), state->packed);
-    landing = state->wire_in = reuse(buffers.wire_in, in.back(), bytes, wire);
+    landing = state->wire_in = at::empty({in.back(), bytes}, wire);
   }
   std::vector<at::Tensor> send(plan_.num_ranks), recv(plan_.num_ranks);
   int64_t messages = 0;
@@ -144,15 +150,6 @@ void HaloExchange::wait(Transfer& transfer, int tag) {
   c.wait_seconds = watch.seconds();
   c.flight_seconds = transfer.flight_seconds();
   count(tag, c);
-}
-
-at::Tensor HaloExchange::reuse(at::Tensor& slot, int64_t rows, int64_t width, const at::TensorOptions& options) {
-  const bool free = slot.defined() && slot.use_count() == 1 && slot.storage().use_count() == 1;
-  if (!free || slot.size(0) != rows || slot.size(1) != width ||
-      slot.scalar_type() != c10::typeMetaToScalarType(options.dtype()) || slot.device() != options.device()) {
-    slot = at::empty({rows, width}, options);
-  }
-  return slot;
 }
 
 void HaloExchange::unpack(Pending::State& state) const {
@@ -197,6 +194,33 @@ at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::stri
   return bcast_end(bcast_begin(owned, halo, tag, what));
 }
 
+void HaloExchange::bcast_by_peer(const at::Tensor& owned, int tag, const std::string& what,
+                                 const std::function<void(int64_t first, const at::Tensor& rows)>& visit) {
+  if (precision_ != HaloPrecision::fp32 || !recv_in_order_) {
+    throw Error(
+        fmt::format("rank {}: HaloExchange::bcast_by_peer needs fp32 rows and a plan that receives in halo "
+                    "order (a full plan) ({})",
+                    comm_->rank(), what));
+  }
+  // The checks of a whole bcast, with nothing sent.
+  check_source("bcast_by_peer", true, owned, tag, what);
+  const int32_t k = plan_.num_ranks, rank = plan_.rank;
+  for (int32_t r = 1; r < k; ++r) {
+    Stopwatch watch;
+    const int32_t to = (rank + r) % k, from = (rank + k - r) % k;
+    std::vector<at::Tensor> send(static_cast<size_t>(k)), recv(static_cast<size_t>(k));
+    send[to] = owned.index_select(0, send_index_.narrow(0, plan_.send_offsets[to], plan_.rows_to(to)));
+    recv[from] = at::empty({plan_.rows_from(from), owned.size(1)}, owned.options());
+    const int64_t bytes = static_cast<int64_t>(send[to].nbytes()), rows = send[to].size(0);
+    const std::unique_ptr<Transfer> transfer =
+        comm_->start_exchange(send, recv, 2 * tag, fmt::format("{} (from rank {})", what, from));
+    count(tag, {bytes, rows > 0, rows, watch.seconds()});
+    wait(*transfer, tag);
+    send[to] = at::Tensor();
+    if (recv[from].size(0) > 0) visit(plan_.recv_offsets[from], recv[from]);
+  }
+}
+
 HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, const at::Tensor& owned, int tag,
                                                  const std::string& what) {
   return begin(false, halo, owned, tag, what);
@@ -205,13 +229,14 @@ HaloExchange::Pending HaloExchange::reduce_begin(const at::Tensor& halo, const a
 // owned[send_rows[i]] += received[i]. One index_add_ per peer, in rank order: a row several peers
 // hold gets their sums in the same order on every run and device (no row repeats within a peer,
 // HaloPlan::check, so no two adds of one call meet).
-void HaloExchange::reduce_end(Pending pending) {
+at::Tensor HaloExchange::reduce_end(Pending pending) {
   const auto state = take(pending, false, "reduce_end");
   Stopwatch watch;
   const at::Tensor& received = state->received;
-  at::Tensor& owned = state->into;
   wait(*state->transfer, state->tag);
   unpack(*state);
+  at::Tensor owned =
+      state->into.defined() ? state->into : at::zeros({plan_.num_inner, received.size(1)}, received.options());
   for (int32_t j = 0; j < plan_.num_ranks; ++j) {
     const int64_t first = plan_.send_offsets[j], rows = plan_.rows_to(j);
     if (rows > 0) owned.index_add_(0, send_index_.narrow(0, first, rows), received.narrow(0, first, rows));
@@ -219,6 +244,7 @@ void HaloExchange::reduce_end(Pending pending) {
   ExchangeCounters c;
   c.seconds = watch.seconds();
   count(state->tag, c);
+  return owned;
 }
 
 void HaloExchange::reduce(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what) {

@@ -6,10 +6,10 @@
 // the messages and returns at once, so computation can run before the matching *_end.
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "comm/communicator.h"
@@ -81,10 +81,20 @@ class HaloExchange {
   at::Tensor bcast_end(Pending pending);
   at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& halo = {});
 
+  // bcast in rounds, one peer's rows at a time: round r sends to rank + r and receives from
+  // rank - r (mod the ranks), then hands the received rows to visit(first, rows), `first` their
+  // first halo row. So a caller that adds the rows up (an evaluation's aggregation) holds one
+  // peer's rows, not the whole halo. fp32 exchanges whose plan receives in halo order (a full
+  // plan); blocking, and every rank must call it for the same tag.
+  void bcast_by_peer(const at::Tensor& owned, int tag, const std::string& what,
+                     const std::function<void(int64_t first, const at::Tensor& rows)>& visit);
+
   // reduce: halo [num_halo, F] -> owned [num_inner, F] like it: the end adds the rows received
-  // from each peer into owned[send_rows], in place.
+  // from each peer into owned[send_rows], in place, and returns owned. `owned` undefined: the end
+  // returns new rows (zeros plus the sums), made only once the messages have arrived, so an
+  // exchange in flight holds its messages alone (PipeGCN's gradients travel for a whole epoch).
   Pending reduce_begin(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what);
-  void reduce_end(Pending pending);
+  at::Tensor reduce_end(Pending pending);
   void reduce(const at::Tensor& halo, const at::Tensor& owned, int tag, const std::string& what);
 
   // Completes an exchange whose result is no longer wanted (either direction).
@@ -104,14 +114,9 @@ class HaloExchange {
   // Packs the rows of `source` each peer gets and starts the messages; reduce is bcast with the
   // plan's send and receive sides swapped.
   Pending begin(bool bcast, const at::Tensor& source, const at::Tensor& destination, int tag, const std::string& what);
+  // Throws unless tag is below kMaxTags and source is [num_inner (bcast) or num_halo, F] on comm's device.
+  void check_source(const char* name, bool bcast, const at::Tensor& source, int tag, const std::string& what) const;
   std::unique_ptr<Pending::State> take(Pending& pending, bool bcast, const char* name) const;
-  // The message buffers of one transfer tag, kept for the run: a call reuses them when their
-  // shape matches and nobody else holds them any more (a returned halo still in use is not
-  // overwritten), so steady-state epochs allocate nothing here.
-  struct Buffers {
-    at::Tensor packed, received, wire_in;  // packed: the rows sent, or their encoding
-  };
-  static at::Tensor reuse(at::Tensor& slot, int64_t rows, int64_t width, const at::TensorOptions& options);
   // After the wait: decodes compressed rows into the received buffer.
   void unpack(Pending::State& state) const;
   void count(int tag, const ExchangeCounters& c);  // into counters_ and by_tag_
@@ -121,9 +126,8 @@ class HaloExchange {
   std::shared_ptr<Communicator> comm_;
   ExchangeCounters counters_;
   std::map<int, ExchangeCounters> by_tag_;
-  at::Tensor send_index_, recv_index_;        // send_rows / recv_rows as int64 on comm's device
-  bool recv_in_order_ = false;                // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
-  std::unordered_map<int, Buffers> buffers_;  // by transfer tag
+  at::Tensor send_index_, recv_index_;  // send_rows / recv_rows as int64 on comm's device
+  bool recv_in_order_ = false;          // recv_rows is 0..num_halo-1: bcast_end returns the receive buffer
   ProgressThread* progress_ = nullptr;
   HaloPrecision precision_ = HaloPrecision::fp32;
   uint64_t rounding_key_ = 0;

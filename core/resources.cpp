@@ -1,6 +1,9 @@
 #include "core/resources.h"
 
 #include <fmt/format.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <fstream>
 #include <string>
@@ -36,6 +39,12 @@ std::string memory_shortfall(double bytes, const std::string& what) {
 void reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
+}
+
+void trim_heap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace halo

@@ -11,6 +11,9 @@ int64_t current_rss_bytes();
 int64_t peak_rss_bytes();
 // Resets the peak to the current RSS (Linux clear_refs), so a phase's own peak can be measured.
 void reset_peak_rss();
+// Returns the free memory of the C heap to the system (glibc's malloc_trim; elsewhere nothing):
+// freed vectors of a loaded graph otherwise stay resident.
+void trim_heap();
 // Memory a new allocation can take without swapping (Linux MemAvailable), in bytes; 0 if unknown.
 int64_t available_memory_bytes();
 // "" if `bytes` fit in the available memory (or it is unknown); else a sentence saying that

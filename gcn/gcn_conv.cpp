@@ -23,8 +23,10 @@ void GCNConvImpl::reset_parameters() {
 
 namespace {
 // D^-1/2 (A + I) D^-1/2 with D = full-graph in-degree + 1 (the self-loop).
+at::Tensor degree_scale(const Block& block, at::ScalarType dtype) { return (block.in_degree() + 1).rsqrt().to(dtype); }
+
 AggregateOptions normalisation(const Block& block, at::ScalarType dtype) {
-  const at::Tensor norm = (block.in_degree() + 1).rsqrt().to(dtype);
+  const at::Tensor norm = degree_scale(block, dtype);
   AggregateOptions agg;
   agg.row_scale = norm.narrow(0, 0, block.num_rows());
   agg.col_scale = norm;
@@ -47,27 +49,28 @@ at::Tensor GCNConvImpl::forward_fused(const Block& block, const at::Tensor& x, c
   return forward_precomputed(aggregate(block, Loops::with, apply_input_ops(x, ops), agg), {});
 }
 
-// The sum over the inner columns (with the self-loops) while the halo rows travel, then over the
-// halo columns; the bias before, the ReLU after the sum.
+// The sum over the inner columns (with the self-loops) while the halo rows travel, then over
+// each part of the halo columns; the bias before, the ReLU after the sum.
 at::Tensor GCNConvImpl::forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
                                            const InputOps& ops) {
   check_layer_input("GCNConv", block.inner_part(), inner, options.in_features());
-  const int64_t n = block.num_rows();
-  const auto [inner_ops, halo_ops] = split_input_ops(block, ops);
-  const AggregateOptions agg = normalisation(block, inner.scalar_type());
-  AggregateOptions inner_agg = agg, halo_agg = agg;
-  inner_agg.col_scale = agg.col_scale.narrow(0, 0, n);
-  halo_agg.col_scale = agg.col_scale.narrow(0, n, block.num_cols() - n);
-  at::Tensor y;
-  if (project_first(block, Loops::with, options.in_features(), options.out_features())) {
-    inner_agg.bias = bias;
-    y = aggregate(block.inner_part(), Loops::with, input_project(inner, inner_ops, {{weight}})[0], inner_agg);
-    y.add_(aggregate(block.halo_part(), Loops::without, input_project(halo(), halo_ops, {{weight}})[0], halo_agg));
-    return relu_ ? y.relu_() : y;
-  }
-  y = aggregate(block.inner_part(), Loops::with, apply_input_ops(inner, inner_ops), inner_agg);
-  y.add_(aggregate(block.halo_part(), Loops::without, apply_input_ops(halo(), halo_ops), halo_agg));
-  return forward_precomputed(y, {});
+  const at::ScalarType dtype = inner.scalar_type();
+  const bool first = project_first(block, Loops::with, options.in_features(), options.out_features());
+  // What is aggregated of some rows: their projection, or the rows themselves.
+  auto input = [&](const at::Tensor& rows, const InputOps& o) {
+    return first ? input_project(rows, o, {{weight}})[0] : apply_input_ops(rows, o);
+  };
+  AggregateOptions agg = normalisation(block, dtype);
+  agg.col_scale = agg.col_scale.narrow(0, 0, block.num_rows());
+  if (first) agg.bias = bias;
+  const at::Tensor y = aggregate(block.inner_part(), Loops::with, input(inner, split_input_ops(block, ops).first), agg);
+  agg.bias = at::Tensor();
+  halo.for_each_part(block, [&](const Block& part, const at::Tensor& rows) {
+    agg.col_scale = degree_scale(part, dtype);
+    y.add_(aggregate(part, Loops::without, input(rows, part_input_ops(part, ops)), agg));
+  });
+  if (!first) return forward_precomputed(y, {});
+  return relu_ ? y.relu_() : y;
 }
 
 at::Tensor GCNConvImpl::precompute(const Block& block, const at::Tensor& x) {

@@ -72,6 +72,32 @@ at::Tensor GraphLayerImpl::forward_overlapped(const Block& block, const at::Tens
   return forward_fused(block, at::cat({inner, halo()}), ops);
 }
 
+LateHalo::LateHalo(Whole whole, Parts parts) : whole_(std::move(whole)), parts_(std::move(parts)) {}
+
+at::Tensor LateHalo::operator()() const {
+  *asked_ = true;
+  return whole_();
+}
+
+void LateHalo::for_each_part(const Block& block, const Visit& visit) const {
+  if (!parts_) {
+    visit(block.halo_part(), (*this)());
+    return;
+  }
+  *asked_ = true;
+  parts_(block, visit);
+}
+
+void LateHalo::complete() const {
+  if (!*asked_) (*this)();
+}
+
+InputOps part_input_ops(const Block& part, const InputOps& ops) {
+  InputOps o = ops;
+  if (o.dropout.ids.defined()) o.dropout.ids = part.node_ids();
+  return o;
+}
+
 std::pair<InputOps, InputOps> split_input_ops(const Block& block, const InputOps& ops) {
   std::pair<InputOps, InputOps> split{ops, ops};
   const at::Tensor& ids = ops.dropout.ids;

@@ -17,9 +17,34 @@
 
 namespace halo {
 
-// The halo rows of a layer's input while they travel (--overlap): calling it waits for them and
-// returns them, [block.num_cols() - block.num_rows(), F], differentiable.
-using LateHalo = std::function<at::Tensor()>;
+// The halo rows of a layer's input while they travel (--overlap, and every evaluation). A layer
+// asks for them once: whole, or part by part where its halo columns add up (a sum over
+// neighbours), which lets an evaluation hold one peer's rows at a time instead of the halo.
+class LateHalo {
+ public:
+  // One part: `part` is the Block's rows over some of its halo columns (Block::halo_columns),
+  // `rows` their features, [part.num_cols(), F]. The part lives for the call only, so parts are
+  // handed over only where no graph is recorded (evaluations); a training exchange is one part.
+  using Visit = std::function<void(const Block& part, const at::Tensor& rows)>;
+  using Whole = std::function<at::Tensor()>;
+  using Parts = std::function<void(const Block& block, const Visit& visit)>;
+  // Without `parts`, the whole is the one part.
+  explicit LateHalo(Whole whole, Parts parts = {});
+
+  // Waits for the rows: [block.num_cols() - block.num_rows(), F], differentiable.
+  at::Tensor operator()() const;
+  // visit(part, rows) for parts that cover `block`'s halo columns once each, in a fixed order.
+  void for_each_part(const Block& block, const Visit& visit) const;
+  // Whether the layer asked; if not, the Model receives and drops the rows (complete()), so no
+  // message is left behind.
+  bool asked() const { return *asked_; }
+  void complete() const;
+
+ private:
+  Whole whole_;
+  Parts parts_;
+  std::shared_ptr<bool> asked_ = std::make_shared<bool>(false);
+};
 
 class GraphLayerImpl : public torch::nn::Module {
  public:
@@ -105,6 +130,8 @@ void check_layer_input(const char* layer, const Block& block, const at::Tensor& 
 // ops for the inner rows and for the halo rows of a split input (forward_overlapped): the same
 // ops, each with its rows' node ids.
 std::pair<InputOps, InputOps> split_input_ops(const Block& block, const InputOps& ops);
+// The same ops for the rows of a part's columns (LateHalo::for_each_part).
+InputOps part_input_ops(const Block& part, const InputOps& ops);
 
 // Whether a layer that aggregates and projects x: [cols, in] -> [rows, out] should project first
 // (every column's row, then aggregating at width out) rather than aggregate first (at width in,

@@ -104,16 +104,9 @@ at::Tensor ModelImpl::forward(const Block& block, const at::Tensor& x, uint64_t 
     if (late) {
       // A layer that never asked for its halo rows would leave their messages unreceived.
       const LateHalo halo = post(h, static_cast<int>(l));
-      bool asked = false;
-      h = layer->forward_overlapped(
-          block, h,
-          [&] {
-            asked = true;
-            return halo();
-          },
-          ops);
-      if (!asked) {
-        halo();
+      h = layer->forward_overlapped(block, h, halo, ops);
+      if (!halo.asked()) {
+        halo.complete();
         throw Error(fmt::format("model: layer {} ({}) returned from forward_overlapped without calling halo()", l,
                                 layer->name()));
       }

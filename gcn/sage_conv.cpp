@@ -52,16 +52,19 @@ at::Tensor SAGEConvImpl::forward_fused(const Block& block, const at::Tensor& x, 
     const at::Tensor y = aggregate(block, Loops::without, ys[0], agg);
     return weight_root.defined() ? y.add_(ys[1]) : y;
   }
-  const at::Tensor t = apply_input_ops(x, ops);
-  const at::Tensor y = project(aggregate(block, Loops::without, t, agg), weight_neighbors, bias);
-  return weight_root.defined() ? project(leading_rows(t, block.num_rows()), weight_root, y) : y;
+  // The root's product reads x through the ops (input_project), so the transformed copy of every
+  // column lives only until the aggregation has read it: nothing but x is kept for backward.
+  const at::Tensor root =
+      weight_root.defined() ? input_project(x, ops, {{weight_root, bias, block.num_rows()}})[0] : bias;
+  return project(aggregate(block, Loops::without, apply_input_ops(x, ops), agg), weight_neighbors, root);
 }
 
-// The mean over the inner columns while the halo rows travel, then the halo columns' share.
+// The mean over the inner columns while the halo rows travel, then each part of the halo
+// columns' share.
 at::Tensor SAGEConvImpl::forward_overlapped(const Block& block, const at::Tensor& inner, const LateHalo& halo,
                                             const InputOps& ops) {
   check_layer_input("SAGEConv", block.inner_part(), inner, options.in_features());
-  const auto [inner_ops, halo_ops] = split_input_ops(block, ops);
+  const InputOps inner_ops = split_input_ops(block, ops).first;
   AggregateOptions agg = mean(block, inner.scalar_type());
   if (project_first(block, Loops::without, options.in_features(), options.out_features())) {
     std::vector<Projection> projections{{weight_neighbors}};
@@ -71,14 +74,18 @@ at::Tensor SAGEConvImpl::forward_overlapped(const Block& block, const at::Tensor
     agg.bias = bias;
     const at::Tensor y = aggregate(block.inner_part(), Loops::without, ys[0], agg);
     if (weight_root.defined()) y.add_(ys[1]);
-    return y.add_(aggregate(block.halo_part(), Loops::without, input_project(halo(), halo_ops, {{weight_neighbors}})[0],
-                            halo_agg));
+    halo.for_each_part(block, [&](const Block& part, const at::Tensor& rows) {
+      y.add_(aggregate(part, Loops::without, input_project(rows, part_input_ops(part, ops), {{weight_neighbors}})[0],
+                       halo_agg));
+    });
+    return y;
   }
   // Aggregating first: the root's product and the inner columns' sum while the rows travel.
-  const at::Tensor t = apply_input_ops(inner, inner_ops);
-  const at::Tensor root = weight_root.defined() ? project(t, weight_root, bias) : bias;
-  const at::Tensor a = aggregate(block.inner_part(), Loops::without, t, agg);
-  a.add_(aggregate(block.halo_part(), Loops::without, apply_input_ops(halo(), halo_ops), agg));
+  const at::Tensor root = weight_root.defined() ? input_project(inner, inner_ops, {{weight_root, bias}})[0] : bias;
+  const at::Tensor a = aggregate(block.inner_part(), Loops::without, apply_input_ops(inner, inner_ops), agg);
+  halo.for_each_part(block, [&](const Block& part, const at::Tensor& rows) {
+    a.add_(aggregate(part, Loops::without, apply_input_ops(rows, part_input_ops(part, ops)), agg));
+  });
   return project(a, weight_neighbors, root);
 }
 

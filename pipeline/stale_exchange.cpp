@@ -129,8 +129,7 @@ at::Tensor StaleExchange::fill(const at::Tensor& inner, int l, const at::Tensor&
     rows = std::exchange(state.ready_rows, at::Tensor());
   }
   const int next = slot(epoch_ + 1);
-  state.rows =
-      InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), {}, tag, what + " features"), next, {}};
+  state.rows = InFlight{exchanges_[next]->bcast_begin(inner.detach().contiguous(), {}, tag, what + " features"), next};
   if (options_.smooth_features()) rows = smooth_rows(state, rows);
   return StaleFillFunction::apply(inner, rescaled_rows(rows, scale), this, static_cast<int64_t>(l), synchronous, &scale,
                                   what);
@@ -164,15 +163,14 @@ at::Tensor StaleExchange::exchange_gradients(int l, const at::Tensor& grad_halo,
   if (synchronous) {
     arrived = at::zeros({inner, grad_halo.size(1)}, grad_halo.options());
     now.reduce(grad_halo, arrived, tag, what + " gradients");
-    state.ready_gradients = arrived;
+  } else if (state.gradients) {
+    arrived = arrived_gradients(state);
   } else {
-    if (state.gradients) {
-      arrived = arrived_gradients(state);
-    } else {
-      arrived = std::exchange(state.ready_gradients, at::Tensor());
-    }
-    held_.push_back({l, slot(epoch_), grad_halo, what});
+    arrived = std::exchange(state.ready_gradients, at::Tensor());
   }
+  // For the next epoch, sent after the allreduce. A synchronous epoch's gradients serve the next
+  // epoch too: sent again, they wait there as messages, not as sums over every owned row.
+  held_.push_back({l, slot(epoch_), grad_halo, what});
   if (options_.smooth_gradients()) {
     const double g = options_.gamma();
     state.gradient_average =
@@ -189,8 +187,7 @@ at::Tensor StaleExchange::arrived_rows(Layer& s) {
 }
 
 at::Tensor StaleExchange::arrived_gradients(Layer& s) {
-  exchanges_[s.gradients->slot]->reduce_end(std::move(s.gradients->pending));
-  at::Tensor sum = std::move(s.gradients->sum);
+  at::Tensor sum = exchanges_[s.gradients->slot]->reduce_end(std::move(s.gradients->pending));
   s.gradients.reset();
   return sum;
 }
@@ -198,9 +195,10 @@ at::Tensor StaleExchange::arrived_gradients(Layer& s) {
 void StaleExchange::send_gradients() {
   for (HeldGradients& h : held_) {
     HaloExchange& exchange = *exchanges_[h.slot];
-    at::Tensor sum = at::zeros({exchange.plan().num_inner, h.halo.size(1)}, h.halo.options());
-    HaloExchange::Pending pending = exchange.reduce_begin(h.halo, sum, kFirstTag + h.layer, h.what + " gradients");
-    layer(h.layer).gradients = InFlight{std::move(pending), h.slot, std::move(sum)};
+    // The sums' rows are made when the gradients arrive: in flight for an epoch, only the
+    // messages are held.
+    HaloExchange::Pending pending = exchange.reduce_begin(h.halo, {}, kFirstTag + h.layer, h.what + " gradients");
+    layer(h.layer).gradients = InFlight{std::move(pending), h.slot};
   }
   held_.clear();
 }

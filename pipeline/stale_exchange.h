@@ -90,8 +90,7 @@ class StaleExchange {
   at::Device device() const { return exchanges_[0]->communicator().device(); }
   struct InFlight {
     HaloExchange::Pending pending;
-    int slot = 0;    // the exchange that started it
-    at::Tensor sum;  // gradients: the owned rows they are added into
+    int slot = 0;  // the exchange that started it
   };
   struct HeldGradients {
     int layer = 0, slot = 0;
@@ -100,8 +99,8 @@ class StaleExchange {
   };
   struct Layer {
     std::optional<InFlight> rows, gradients;
-    // Arrived before the epoch that uses them: the synchronous epoch's gradients (for the epoch
-    // after it), or rows and gradients completed for a checkpoint or restored from one.
+    // Arrived before the epoch that uses them: rows and gradients completed for a checkpoint or
+    // restored from one.
     at::Tensor ready_rows, ready_gradients;
     at::Tensor row_average, row_seen, gradient_average;  // smoothing
   };

@@ -90,27 +90,35 @@ const Block& Block::inner_part() const {
 }
 
 const Block& Block::halo_part() const {
-  return lazily(halo_part_, [&] {
-    const int64_t first = num_rows();
-    Block b;
-    b.rows_are_columns_ = false;
-    Csr& a = b.adjacency_;
-    a.cols = num_cols() - first;
-    a.offsets.reserve(static_cast<size_t>(first) + 1);
-    for (int64_t r = 0; r < first; ++r) {
-      // Columns are sorted: the halo ones end each row.
-      const int32_t* begin = adjacency_.indices.data() + adjacency_.offsets[r];
-      const int32_t* end = adjacency_.indices.data() + adjacency_.offsets[r + 1];
-      for (const int32_t* c = std::lower_bound(begin, end, static_cast<int32_t>(first)); c != end; ++c) {
-        a.indices.push_back(static_cast<int32_t>(*c - first));
-      }
-      a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
+  return lazily(halo_part_, [&] { return halo_columns(0, num_cols() - num_rows()); });
+}
+
+Block Block::halo_columns(int64_t first, int64_t count) const {
+  const int64_t rows = num_rows(), halo = num_cols() - rows;
+  if (!rows_are_columns_) throw Error("Block::halo_columns: a halo part has no halo columns of its own");
+  if (first < 0 || count < 0 || first + count > halo) {
+    throw Error(fmt::format("Block::halo_columns: halo columns [{}, {}) asked of a Block with {} halo columns", first,
+                            first + count, halo));
+  }
+  const auto begin_col = static_cast<int32_t>(rows + first), end_col = static_cast<int32_t>(rows + first + count);
+  Block b;
+  b.rows_are_columns_ = false;
+  Csr& a = b.adjacency_;
+  a.cols = count;
+  a.offsets.reserve(static_cast<size_t>(rows) + 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    // Columns are sorted within a row: the range is one run of each.
+    const int32_t* begin = adjacency_.indices.data() + adjacency_.offsets[r];
+    const int32_t* end = adjacency_.indices.data() + adjacency_.offsets[r + 1];
+    for (const int32_t* c = std::lower_bound(begin, end, begin_col); c != end && *c < end_col; ++c) {
+      a.indices.push_back(*c - begin_col);
     }
-    b.in_degree_ = in_degree_.narrow(0, first, a.cols);
-    b.out_degree_ = out_degree_.narrow(0, first, a.cols);
-    b.node_ids_ = node_ids_.narrow(0, first, a.cols);
-    return b;
-  });
+    a.offsets.push_back(static_cast<int64_t>(a.indices.size()));
+  }
+  b.in_degree_ = in_degree_.narrow(0, rows + first, count);
+  b.out_degree_ = out_degree_.narrow(0, rows + first, count);
+  b.node_ids_ = node_ids_.narrow(0, rows + first, count);
+  return b;
 }
 
 const Csr& Block::adjacency_t() const {

@@ -43,6 +43,9 @@ class Block {
   // Built on first use and kept.
   const Block& inner_part() const;
   const Block& halo_part() const;
+  // The same over halo columns [first, first + count) only (counted from the first halo column),
+  // built on each call: an evaluation aggregates one peer's halo rows at a time.
+  Block halo_columns(int64_t first, int64_t count) const;
 
   int64_t num_rows() const { return adjacency_.rows(); }
   int64_t num_cols() const { return adjacency_.cols; }

@@ -12,7 +12,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libmetis-dev libtbb-dev libgtest-dev
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev gnuplot-nox
-  iproute2 procps
+  iproute2 procps time bc
 )
 missing=()
 for p in "${packages[@]}"; do

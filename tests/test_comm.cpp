@@ -334,6 +334,38 @@ TEST(CommHaloExchange, BcastPlacesOwnerRows) {
   }
 }
 
+// Peer by peer (an evaluation's stream): each peer's rows once, at their halo positions, the same
+// rows a whole bcast gives; plans whose rows do not arrive in halo order are refused, on every rank.
+TEST(CommHaloExchange, BcastByPeerGivesTheBcastRows) {
+  for (uint64_t seed : kSeeds) {
+    for (const Variant& v : kVariants) {
+      SCOPED_TRACE(testing::Message() << "seed " << seed << " shuffled " << v.shuffled << " extra " << v.extra);
+      const Pattern p = random_pattern(seed, v.shuffled, v.extra);
+      HaloExchange exchange(p.plan, mpi_world());
+      const at::Tensor owned = at::randn({p.plan.num_inner, 3}, at::kDouble);
+      // A shuffle can leave a small halo in order: only the ranks whose halo is not refuse.
+      bool in_order = p.plan.rows_received() == p.plan.num_halo;
+      for (int64_t i = 0; i < p.plan.rows_received() && in_order; ++i) in_order = p.plan.recv_rows[i] == i;
+      at::Tensor everywhere = at::tensor({in_order ? 1.0 : 0.0});
+      mpi_world()->allreduce(everywhere, ReduceOp::min, "plans in order");
+      if (everywhere.item<double>() == 0) {
+        if (!in_order)
+          expect_error([&] { exchange.bcast_by_peer(owned, 2, "w", {}); }, {"bcast_by_peer", "halo order"});
+        continue;
+      }
+      at::Tensor streamed = at::full({p.plan.num_halo, 3}, -1.0, at::kDouble);
+      int64_t rounds = 0;
+      exchange.bcast_by_peer(owned, 2, "by peer", [&](int64_t first, const at::Tensor& rows) {
+        ++rounds;
+        EXPECT_TRUE(streamed.narrow(0, first, rows.size(0)).eq(-1).all().item<bool>()) << "rows at " << first;
+        streamed.narrow(0, first, rows.size(0)).copy_(rows);
+      });
+      EXPECT_TRUE(streamed.equal(exchange.bcast(owned, 2, "whole"))) << rounds << " rounds";
+      EXPECT_LE(rounds, p.plan.num_ranks - 1);
+    }
+  }
+}
+
 // Halo rows of ones, reduced: each owned row counts the peers holding a copy of it.
 TEST(CommHaloExchange, ReduceCountsCopies) {
   for (uint64_t seed : kSeeds) {
@@ -344,6 +376,10 @@ TEST(CommHaloExchange, ReduceCountsCopies) {
       exchange.reduce(at::ones({p.plan.num_halo, 2}, at::kDouble), owned, 4, "reduce test");
       const at::Tensor expected = at::tensor(p.copies).to(at::kDouble).reshape({-1, 1}).expand({-1, 2}) + 10;
       EXPECT_TRUE(owned.equal(expected)) << "seed " << seed << " shuffled " << v.shuffled << " extra " << v.extra;
+      // Without owned rows the end makes them: zeros plus the sums.
+      const at::Tensor made =
+          exchange.reduce_end(exchange.reduce_begin(at::ones({p.plan.num_halo, 2}, at::kDouble), {}, 4, "reduce new"));
+      EXPECT_TRUE(made.equal(expected - 10)) << "seed " << seed << " shuffled " << v.shuffled << " extra " << v.extra;
     }
   }
 }

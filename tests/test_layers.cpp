@@ -78,8 +78,10 @@ TEST(Precompute, SageSplitMatchesForward) {
 // values and the gradients of the inner rows, the halo rows and the weights, with the previous
 // layer's ReLU and a dropout to apply. Backward reaches the halo rows before the inner rows (so
 // their gradients travel while the inner ones are computed).
-void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in, int64_t cols) {
-  SCOPED_TRACE(testing::Message() << cols << " columns");
+// in_parts: the halo rows handed over in parts of 7 columns, as an evaluation hands over its
+// peers' rows (values only: parts come without a graph), else whole.
+void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in, int64_t cols, bool in_parts) {
+  SCOPED_TRACE(testing::Message() << cols << " columns" << (in_parts ? ", in parts" : ""));
   const Block block = random_block(40, cols, 11, 12);
   const int64_t n = block.num_rows();
   torch::manual_seed(6);
@@ -97,15 +99,21 @@ void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in, int64_t col
   std::vector<std::string> order;
   inner.register_hook([&](const at::Tensor&) { order.push_back("inner"); });
   halo.register_hook([&](const at::Tensor&) { order.push_back("halo"); });
-  bool asked = false;
-  const at::Tensor late = layer.forward_overlapped(
-      block, inner,
-      [&] {
-        asked = true;
-        return halo;
-      },
-      ops);
-  EXPECT_TRUE(asked);
+  const LateHalo::Parts parts = [&](const Block& b, const LateHalo::Visit& visit) {
+    for (int64_t first = 0; first < halo.size(0); first += 7) {
+      const int64_t count = std::min<int64_t>(7, halo.size(0) - first);
+      visit(b.halo_columns(first, count), halo.narrow(0, first, count));
+    }
+  };
+  const LateHalo late_halo([&] { return halo; }, in_parts ? parts : LateHalo::Parts());
+  if (in_parts) {  // parts come without a graph (LateHalo)
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(at::allclose(layer.forward_overlapped(block, inner, late_halo, ops), fused, 1e-12, 1e-12));
+    EXPECT_TRUE(late_halo.asked());
+    return;
+  }
+  const at::Tensor late = layer.forward_overlapped(block, inner, late_halo, ops);
+  EXPECT_TRUE(late_halo.asked());
   EXPECT_TRUE(at::allclose(late, fused, 1e-12, 1e-12));
   const std::vector<at::Tensor> late_grads = weight_gradients(layer, late, factors);
   for (size_t i = 0; i < late_grads.size(); ++i) EXPECT_TRUE(at::allclose(late_grads[i], fused_grads[i], 1e-12, 1e-12));
@@ -115,7 +123,9 @@ void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in, int64_t col
 
 // With halo columns, and without (one rank: the halo part has no columns, nothing to add).
 void expect_overlap_matches_fused(GraphLayerImpl& layer, int64_t in) {
-  for (const int64_t cols : {70, 40}) expect_overlap_matches_fused(layer, in, cols);
+  for (const int64_t cols : {70, 40}) {
+    for (const bool in_parts : {false, true}) expect_overlap_matches_fused(layer, in, cols, in_parts);
+  }
 }
 
 TEST(Overlap, GcnMatchesFused) {
@@ -144,7 +154,7 @@ TEST(Overlap, OtherLayersWaitFirst) {
   const at::Tensor x = at::randn({block.num_cols(), 9}, at::kDouble);
   const int64_t n = block.num_rows();
   const at::Tensor late =
-      gat->forward_overlapped(block, x.narrow(0, 0, n), [&] { return x.narrow(0, n, x.size(0) - n); }, {});
+      gat->forward_overlapped(block, x.narrow(0, 0, n), LateHalo([&] { return x.narrow(0, n, x.size(0) - n); }), {});
   EXPECT_TRUE(at::allclose(late, gat->forward(block, x), 1e-12, 1e-12));
 }
 
@@ -155,6 +165,35 @@ TEST(Overlap, HaloPartHasNoSelfLoops) {
   EXPECT_EQ(block.halo_part().num_cols(), 30);
   EXPECT_EQ(block.inner_part().adjacency().nnz() + block.halo_part().adjacency().nnz(), block.adjacency().nnz());
   expect_error([&] { block.halo_part().with_self_loops(); }, {"halo part has no self-loops"});
+}
+
+// Ranges of halo columns split the halo part's entries, each renumbered from 0 with its columns'
+// degrees and ids.
+TEST(Overlap, HaloColumnsSplitTheHaloPart) {
+  const Block block = random_block(40, 70, 11, 12);
+  const Block& halo = block.halo_part();
+  int64_t nnz = 0;
+  for (const int64_t first : {0, 13}) {
+    const int64_t count = first == 0 ? 13 : 17;
+    const Block part = block.halo_columns(first, count);
+    EXPECT_EQ(part.num_rows(), 40);
+    EXPECT_EQ(part.num_cols(), count);
+    EXPECT_TRUE(part.node_ids().equal(halo.node_ids().narrow(0, first, count)));
+    EXPECT_TRUE(part.in_degree().equal(halo.in_degree().narrow(0, first, count)));
+    for (int64_t r = 0; r < part.num_rows(); ++r) {
+      for (int64_t e = part.adjacency().offsets[r]; e < part.adjacency().offsets[r + 1]; ++e) {
+        const int32_t c = part.adjacency().indices[e];
+        EXPECT_TRUE(c >= 0 && c < count);
+        const auto& a = halo.adjacency();
+        EXPECT_TRUE(std::binary_search(a.indices.begin() + a.offsets[r], a.indices.begin() + a.offsets[r + 1],
+                                       static_cast<int32_t>(c + first)));
+      }
+    }
+    nnz += part.adjacency().nnz();
+  }
+  EXPECT_EQ(nnz, halo.adjacency().nnz());
+  expect_error([&] { block.halo_columns(20, 11); }, {"halo columns [20, 31)", "30 halo columns"});
+  expect_error([&] { halo.halo_columns(0, 1); }, {"a halo part has no halo columns of its own"});
 }
 
 // input_project against its unfused definition: values and the gradients of x, the weights and

@@ -108,7 +108,17 @@ LateHalo halo_post(HaloExchange& exchange, const at::Tensor& inner, int tag, con
   f->what = what;
   f->scale = scale;
   const at::Tensor token = HaloPostFunction::apply(inner, f);
-  return [token, f] { return HaloWaitFunction::apply(token, f); };
+  return LateHalo([token, f] { return HaloWaitFunction::apply(token, f); });
+}
+
+LateHalo halo_stream(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what) {
+  const std::string rows = what + " features";
+  return LateHalo([&exchange, inner, tag, rows] { return exchange.bcast(inner, tag, rows); },
+                  [&exchange, inner, tag, rows](const Block& block, const LateHalo::Visit& visit) {
+                    exchange.bcast_by_peer(inner, tag, rows, [&](int64_t first, const at::Tensor& received) {
+                      visit(block.halo_columns(first, received.size(0)), received);
+                    });
+                  });
 }
 
 }  // namespace halo

@@ -27,4 +27,10 @@ at::Tensor halo_fill(HaloExchange& exchange, const at::Tensor& inner, int tag, c
 LateHalo halo_post(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what,
                    const at::Tensor& scale = {});
 
+// An evaluation's exchange (no gradients flow back), whose parts are the peers' rows, one round
+// each (HaloExchange::bcast_by_peer): a layer that adds its halo columns up then holds one peer's
+// rows at a time, not the whole halo. Asked whole, it is one bcast. The exchange's plan must be
+// the Block's full halo.
+LateHalo halo_stream(HaloExchange& exchange, const at::Tensor& inner, int tag, const std::string& what);
+
 }  // namespace halo

@@ -38,14 +38,33 @@ class DistributedSync : public HaloSync {
  public:
   DistributedSync(const Block& block, const at::Tensor& input, bool precomputed, HaloExchange& exchange,
                   const HaloSyncOptions& o)
-      : block_(block), input_(input), exchange_(exchange), precision_(o.precision), seed_(o.seed) {
+      : block_(block),
+        input_(input),
+        exchange_(exchange),
+        precision_(o.precision),
+        seed_(o.seed),
+        stream_bytes_(o.stream_bytes) {
+    // Every rank must choose alike whether an evaluation streams: by the largest halo.
+    largest_halo_ = over_ranks(&exchange.communicator(), at::tensor({exchange.plan().num_halo}, at::kLong),
+                               ReduceOp::max, "set-up, largest halo")
+                        .item<int64_t>();
     if (o.boundary_rate) {
       sampled_ =
           std::make_unique<SampledHalo>(block, input, precomputed, exchange.plan(), *o.boundary_rate, o.seed, o.device);
     }
   }
+  // Where the full halo is large, the layers that add their halo columns up take it peer by
+  // peer: an evaluation holds one peer's rows at a time, not the halo training's sample avoids.
   EpochHalo exact(const std::string& what) override {
-    return {&block_, input_, exchange_fill(exchange_, {}, what), {}};
+    EpochHalo halo{&block_, input_, exchange_fill(exchange_, {}, what), {}};
+    halo.post = [this, what](const at::Tensor& rows, int layer) {
+      const std::string name = fmt::format("{}, layer {}", what, layer);
+      if (largest_halo_ * rows.size(1) * static_cast<int64_t>(rows.element_size()) >= stream_bytes_) {
+        return halo_stream(exchange_, rows, layer, name);
+      }
+      return halo_post(exchange_, rows, layer, name);
+    };
+    return halo;
   }
 
  protected:
@@ -65,7 +84,8 @@ class DistributedSync : public HaloSync {
   HaloExchange& exchange_;
   HaloPrecision precision_;
   uint64_t seed_;
-  std::unique_ptr<SampledHalo> sampled_;  // null: the full halo
+  int64_t stream_bytes_, largest_halo_ = 0;  // evaluation streams at or above stream_bytes_
+  std::unique_ptr<SampledHalo> sampled_;     // null: the full halo
 };
 
 // Full or sampled: every layer >= 1 waits for its halo rows, or, overlapped, for what its inner

@@ -68,6 +68,7 @@ struct HaloSyncOptions {
   HaloPrecision precision = HaloPrecision::fp32;  // of the training exchanges (evaluation: fp32)
   uint64_t seed = 0;                              // of the boundary sample and int8's rounding
   at::Device device = at::kCPU;                   // where the sample's scale lives
+  int64_t stream_bytes = int64_t{64} << 20;       // evaluation: TrainerOptions::stream_halo_bytes
 };
 
 // One process: `block` (the whole graph, outliving the strategy) and its input rows.

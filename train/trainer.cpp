@@ -65,8 +65,13 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   const at::Device device = options_.device();
   const at::Tensor halo_ids =
       exchange_->bcast(inner_ids.unsqueeze(1).to(device), 0, "set-up, node ids").flatten().cpu();
+  // The halo rows land in place behind the inner ones: no second copy of the widest input.
   const at::Tensor features = shard.features.to(device).contiguous();
-  features_ = at::cat({features, exchange_->bcast(features, 0, "set-up, input features")});
+  features_ =
+      at::empty({exchange_->plan().num_inner + exchange_->plan().num_halo, features.size(1)}, features.options());
+  features_.narrow(0, 0, features.size(0)).copy_(features);
+  exchange_->bcast(features, 0, "set-up, input features",
+                   features_.narrow(0, features.size(0), exchange_->plan().num_halo));
   const at::Tensor ids = at::cat({inner_ids, halo_ids});
   block_ = std::make_unique<Block>(
       shard_block(shard, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())));
@@ -89,10 +94,10 @@ void Trainer::set_up() {
   // in time and memory proportional to the non-zeros.
   features_ = layer_input(features_, model_->takes_sparse_input());
   if (o.precompute_input().value_or(model_->precomputes_input() && !is_sparse_rows(features_))) precompute_input();
-  sync_ = exchange_
-              ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
-                                 {o.boundary_rate(), o.pipeline(), o.overlap(), o.halo_precision(), o.seed(), device})
-              : local_sync(*block_, features_);
+  sync_ = exchange_ ? distributed_sync(*block_, features_, input_ == Input::precomputed, *exchange_, comm_,
+                                       {o.boundary_rate(), o.pipeline(), o.overlap(), o.halo_precision(), o.seed(),
+                                        device, o.stream_halo_bytes()})
+                    : local_sync(*block_, features_);
   if (o.epochs() < 0 || o.eval_every() < 1 || o.lr() <= 0 || o.weight_decay() < 0) {
     throw UsageError(
         fmt::format("trainer: epochs ({}) must be >= 0, eval_every ({}) >= 1, lr ({}) > 0, weight_decay ({}) >= 0",
@@ -115,9 +120,6 @@ void Trainer::set_up() {
   if (leader()) {
     metrics_ = o.resume() ? MetricsLog::continued(o.metrics_path(), epoch_ - 1) : MetricsLog(o.metrics_path());
   }
-  // What set-up freed (the features before the precompute, the exchange's buffers) goes back to
-  // the system: its peak would otherwise be the cache's bound in every epoch after it.
-  release_cached_blocks();
 }
 
 // Layer 0's aggregation over the full halo, once. Its result replaces the input features:
@@ -175,13 +177,24 @@ Trainer::Inference Trainer::infer(std::optional<int64_t> layer) {
   const EpochHalo halo = sync_->exact(fmt::format("epoch {} evaluation", epoch_));
   Inference result;
   HaloFill fill = halo.fill;
+  HaloPost post = halo.post;
+  // The rows go to the next layer by its fill or its post: both pass them by here.
+  const auto keep = [&](const at::Tensor& h, int l) {
+    if (l == *layer + 1) result.hidden = model_->hidden_output(*layer, h).clone();
+  };
   if (layer) {
     fill = [&](const at::Tensor& h, int l) {
-      if (l == *layer + 1) result.hidden = model_->hidden_output(*layer, h).clone();
+      keep(h, l);
       return halo.fill ? halo.fill(h, l) : h;
     };
+    if (post) {
+      post = [&](const at::Tensor& h, int l) {
+        keep(h, l);
+        return halo.post(h, l);
+      };
+    }
   }
-  result.logits = model_->forward(*halo.block, halo.input, 0, fill, input_);
+  result.logits = model_->forward(*halo.block, halo.input, 0, fill, input_, post);
   model_->train();
   return result;
 }
@@ -247,6 +260,11 @@ EpochMetrics Trainer::step() {
 }
 
 TrainResult Trainer::train() {
+  // What set-up and the caller's loading freed (the features before the precompute, the shard's
+  // graph) goes back to the system: set-up's peak would otherwise bound the cache in every epoch,
+  // and the heap would keep the shard's pages.
+  release_cached_blocks();
+  trim_heap();
   result_.epochs.clear();
   std::optional<Progress> progress;
   if (options_.progress() && leader()) progress.emplace("train", options_.epochs() - epoch_);

@@ -76,6 +76,10 @@ struct TrainerOptions {
   // How halo rows and gradients travel in training (comm/halo_codec.h): fp32 (as they are),
   // bf16, fp16, or int8 with a scale per row and stochastic rounding. Evaluation stays exact.
   TORCH_ARG(HaloPrecision, halo_precision) = HaloPrecision::fp32;
+  // Evaluation streams the full halo peer by peer (one round each, to the layers that add their
+  // halo columns up) where the largest rank's halo rows at a layer's width take this many bytes
+  // or more; below it one exchange costs less than the rounds' synchronisations.
+  TORCH_ARG(int64_t, stream_halo_bytes) = int64_t{64} << 20;
   // DESIGN rule 4 (BNS-GCN's --use-pp): the first layer's aggregation of the fixed input features
   // runs once at set-up (GraphLayerImpl::precompute) and dropout applies to its result. Unset:
   // on when the first layer can precompute and the features are dense; sparse rows (bag-of-words)
