@@ -194,6 +194,14 @@ at::Tensor HaloExchange::bcast(const at::Tensor& owned, int tag, const std::stri
   return bcast_end(bcast_begin(owned, halo, tag, what));
 }
 
+at::Tensor HaloExchange::bcast_columns(const at::Tensor& owned, int tag, const std::string& what) {
+  check_source("bcast_columns", true, owned, tag, what);
+  at::Tensor out = at::empty({plan_.num_inner + plan_.num_halo, owned.size(1)}, owned.options());
+  out.narrow(0, 0, plan_.num_inner).copy_(owned);
+  bcast(owned, tag, what, out.narrow(0, plan_.num_inner, plan_.num_halo));
+  return out;
+}
+
 void HaloExchange::bcast_by_peer(const at::Tensor& owned, int tag, const std::string& what,
                                  const std::function<void(int64_t first, const at::Tensor& rows)>& visit) {
   if (precision_ != HaloPrecision::fp32 || !recv_in_order_) {

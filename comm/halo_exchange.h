@@ -80,6 +80,9 @@ class HaloExchange {
   Pending bcast_begin(const at::Tensor& owned, const at::Tensor& halo, int tag, const std::string& what);
   at::Tensor bcast_end(Pending pending);
   at::Tensor bcast(const at::Tensor& owned, int tag, const std::string& what, const at::Tensor& halo = {});
+  // [owned | bcast(owned)] as one [num_inner + num_halo, F] tensor, the halo rows received in
+  // place behind the owned ones: a layer's input over all its Block's columns, without a copy.
+  at::Tensor bcast_columns(const at::Tensor& owned, int tag, const std::string& what);
 
   // bcast in rounds, one peer's rows at a time: round r sends to rank + r and receives from
   // rank - r (mod the ranks), then hands the received rows to visit(first, rows), `first` their

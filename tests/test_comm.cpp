@@ -328,6 +328,9 @@ TEST(CommHaloExchange, BcastPlacesOwnerRows) {
           const at::Tensor into = at::full({p.plan.num_halo, f}, -1, type);
           EXPECT_TRUE(exchange.bcast(owned, 3, "bcast into", into).equal(expected)) << "into, F " << f;
           EXPECT_TRUE(into.equal(expected)) << "into, F " << f << " " << type;
+          // Behind the owned rows, as a layer's input over all the columns.
+          EXPECT_TRUE(exchange.bcast_columns(owned, 3, "columns").equal(at::cat({owned, expected})))
+              << "columns, F " << f << " " << type;
         }
       }
     }

@@ -24,10 +24,8 @@ class HaloFillFunction : public torch::autograd::Function<HaloFillFunction> {
     ctx->saved_data["scale"] = *scale;
     // The rows arrive straight into the output's halo part: no receive buffer, no copy.
     const int64_t n = inner.size(0);
-    at::Tensor out = at::empty({n + exchange->plan().num_halo, inner.size(1)}, inner.options());
-    out.narrow(0, 0, n).copy_(inner);
+    at::Tensor out = exchange->bcast_columns(inner.contiguous(), static_cast<int>(tag), what + " features");
     at::Tensor halo = out.narrow(0, n, out.size(0) - n);
-    exchange->bcast(inner.contiguous(), static_cast<int>(tag), what + " features", halo);
     rescale_rows_(halo, *scale);
     return out;
   }

@@ -66,12 +66,7 @@ Trainer::Trainer(const Shard& shard, std::shared_ptr<Communicator> comm, Model m
   const at::Tensor halo_ids =
       exchange_->bcast(inner_ids.unsqueeze(1).to(device), 0, "set-up, node ids").flatten().cpu();
   // The halo rows land in place behind the inner ones: no second copy of the widest input.
-  const at::Tensor features = shard.features.to(device).contiguous();
-  features_ =
-      at::empty({exchange_->plan().num_inner + exchange_->plan().num_halo, features.size(1)}, features.options());
-  features_.narrow(0, 0, features.size(0)).copy_(features);
-  exchange_->bcast(features, 0, "set-up, input features",
-                   features_.narrow(0, features.size(0), exchange_->plan().num_halo));
+  features_ = exchange_->bcast_columns(shard.features.to(device).contiguous(), 0, "set-up, input features");
   const at::Tensor ids = at::cat({inner_ids, halo_ids});
   block_ = std::make_unique<Block>(
       shard_block(shard, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel())));
